@@ -1,0 +1,249 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/ed25519"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"slices"
+	"time"
+
+	"github.com/deconflict/deconflict/geo"
+	"github.com/deconflict/deconflict/index"
+	"github.com/deconflict/deconflict/registry"
+	"github.com/deconflict/deconflict/workload"
+)
+
+func runBench(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "bench", "[-in FILE] [-out FILE] [-verify]")
+	in := fs.String("in", "intents.jsonl", "workload file (JSON lines, see shared/bench), - for stdin")
+	out := fs.String("out", "", "write the conflicts of each intent here, in the PostGIS baseline's format")
+	verify := fs.Bool("verify", false, "also check every conflict set against an exact all-pairs computation (slow)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the filing phase to this file")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	intents, err := readWorkload(e, *in)
+	if err != nil {
+		return err
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+	}
+	res, err := benchEngine(ctx, e, intents)
+	pprof.StopCPUProfile()
+	if err != nil {
+		return err
+	}
+	res.print(e.stdout)
+	if *out != "" {
+		if err := writeConflictsFile(*out, intents, res.conflicts); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stderr, "bench: wrote %s\n", *out)
+	}
+	if *verify {
+		fmt.Fprintln(e.stderr, "bench: verifying against an exact all-pairs computation...")
+		want := bruteForceConflicts(ctx, intents, func(done, total int) {
+			fmt.Fprintf(e.stderr, "bench: verify %d/%d volumes\n", done, total)
+		})
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		for i := range intents {
+			if !slices.Equal(res.conflicts[i], want[i]) {
+				return fmt.Errorf("verify: intent %s: engine found %v, exact all-pairs %v", intents[i].ID, res.conflicts[i], want[i])
+			}
+		}
+		fmt.Fprintf(e.stdout, "verify: conflict sets of all %d intents equal the exact all-pairs computation\n", len(intents))
+	}
+	return nil
+}
+
+func readWorkload(e *env, path string) ([]workload.Intent, error) {
+	var r io.Reader = e.stdin
+	if path != "-" {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, fmt.Errorf("bench: %w (make one with: cd shared/bench/workload && go run . -n 100000 -parties 12 -seed 1 > intents.jsonl)", err)
+		}
+		defer f.Close()
+		r = f
+	}
+	start := time.Now()
+	intents, err := workload.Read(bufio.NewReaderSize(r, 1<<20), geo.Limits{}, func(n int) {
+		if n%50_000 == 0 {
+			fmt.Fprintf(e.stderr, "bench: read %d intents\n", n)
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(e.stderr, "bench: read and validated %d intents in %.2fs\n", len(intents), time.Since(start).Seconds())
+	return intents, nil
+}
+
+// benchResult holds what the engine run measured.
+type benchResult struct {
+	n, volumes   int
+	elapsed      time.Duration
+	latencies    []time.Duration
+	conflicts    [][]string // per intent: the earlier intents it conflicts with, sorted
+	heapPerVol   float64
+	gomaxprocs   int
+	totalPairs   int
+	lastTenthAvg float64
+}
+
+// benchEngine files every intent in order into a registry in detect mode
+// and measures Apply (check + apply) per intent.
+func benchEngine(ctx context.Context, e *env, intents []workload.Intent) (*benchResult, error) {
+	ic := index.Config{}
+	var alt float64
+	fmt.Sscanf(os.Getenv("IDXCFG"), "%d %d %d %d %f", &ic.LevelStep, &ic.AncestorDepth, &ic.MaxLevel, &ic.MaxBuckets, &alt)
+	ic.AltSlice = geo.Meters(alt)
+	reg, err := registry.New(registry.Config{Policy: registry.PolicyDetect, Index: ic})
+	if err != nil {
+		return nil, err
+	}
+	entryTime := time.Date(2025, 12, 31, 0, 0, 0, 0, time.UTC) // before every volume
+	var idx uint64
+	apply := func(en registry.Entry) (registry.Result, error) {
+		idx++
+		en.Index, en.Time = idx, entryTime
+		return reg.Apply(en)
+	}
+	pub, _, _ := ed25519.GenerateKey(nil)
+	if _, err := apply(registry.Entry{Kind: registry.KindAddParty, AddParty: &registry.AddParty{
+		Party: registry.Party{ID: "bench", Name: "bench authority", Role: registry.RoleAuthority, PublicKey: pub}}}); err != nil {
+		return nil, err
+	}
+	for _, it := range intents {
+		id := registry.PartyID(it.Party)
+		if reg.Party(id) != nil {
+			continue
+		}
+		if _, err := apply(registry.Entry{Party: "bench", Kind: registry.KindAddParty, AddParty: &registry.AddParty{
+			Party: registry.Party{ID: id, Name: it.Party, Role: registry.RoleMember, PublicKey: pub}}}); err != nil {
+			return nil, fmt.Errorf("bench: party %s: %w", it.Party, err)
+		}
+	}
+	res := &benchResult{n: len(intents), gomaxprocs: runtime.GOMAXPROCS(0),
+		latencies: make([]time.Duration, len(intents)), conflicts: make([][]string, len(intents))}
+	var before runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+
+	lastProgress := time.Now()
+	start := lastProgress
+	for i, it := range intents {
+		en := registry.Entry{Party: registry.PartyID(it.Party), Kind: registry.KindFile,
+			File: &registry.File{Intent: registry.IntentID(it.ID), NewOVN: "1", Volumes: it.Volumes}}
+		t := time.Now()
+		r, err := apply(en)
+		res.latencies[i] = time.Since(t)
+		if err != nil {
+			return nil, fmt.Errorf("bench: intent %s: %w", it.ID, err)
+		}
+		if len(r.Conflicts) > 0 {
+			ids := make([]string, len(r.Conflicts))
+			for k, c := range r.Conflicts {
+				ids[k] = string(c.Intent.ID)
+			}
+			res.conflicts[i] = ids
+		}
+		if i%1024 == 0 && time.Since(lastProgress) > 2*time.Second {
+			lastProgress = time.Now()
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			fmt.Fprintf(e.stderr, "bench: filed %d/%d intents (%.0f/s)\n", i, len(intents), float64(i)/time.Since(start).Seconds())
+		}
+		res.volumes += len(it.Volumes)
+	}
+	res.elapsed = time.Since(start)
+
+	var after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	// The registry holds the volumes; the caller's slice shares them, so
+	// they are counted once, in the registry's share.
+	if v := reg.NumVolumes(); v > 0 {
+		res.heapPerVol = float64(after.HeapAlloc-min(after.HeapAlloc, before.HeapAlloc)) / float64(v)
+	}
+	runtime.KeepAlive(reg)
+	return res, nil
+}
+
+func (r *benchResult) print(w io.Writer) {
+	lat := slices.Clone(r.latencies)
+	slices.Sort(lat)
+	pct := func(p float64) time.Duration {
+		if len(lat) == 0 {
+			return 0
+		}
+		return lat[min(len(lat)-1, int(p*float64(len(lat))))]
+	}
+	counts := make([]int, len(r.conflicts))
+	total, lastTenth := 0, 0
+	for i, c := range r.conflicts {
+		counts[i] = len(c)
+		total += len(c)
+		if i >= len(r.conflicts)-len(r.conflicts)/10 {
+			lastTenth += len(c)
+		}
+	}
+	slices.Sort(counts)
+	cp := func(p float64) int {
+		if len(counts) == 0 {
+			return 0
+		}
+		return counts[min(len(counts)-1, int(p*float64(len(counts))))]
+	}
+	mean := func(sum, n int) float64 {
+		if n == 0 {
+			return 0
+		}
+		return float64(sum) / float64(n)
+	}
+	fmt.Fprintf(w, "mode=engine policy=detect intents=%d volumes=%d GOMAXPROCS=%d\n", r.n, r.volumes, r.gomaxprocs)
+	fmt.Fprintf(w, "elapsed %.2fs  %.0f intents/s  latency p50 %s p99 %s max %s\n",
+		r.elapsed.Seconds(), float64(r.n)/r.elapsed.Seconds(), fmtDur(pct(0.50)), fmtDur(pct(0.99)), fmtDur(pct(1)))
+	fmt.Fprintf(w, "conflicts: total %d, per intent mean %.2f p10 %d p50 %d p90 %d p99 %d max %d; last tenth mean %.2f\n",
+		total, mean(total, len(counts)), cp(0.1), cp(0.5), cp(0.9), cp(0.99), cp(1), mean(lastTenth, len(r.conflicts)/10))
+	fmt.Fprintf(w, "heap per indexed volume %.0f bytes (%.2f KiB)\n", r.heapPerVol, r.heapPerVol/1024)
+}
+
+func fmtDur(d time.Duration) string {
+	return fmt.Sprintf("%.3fms", float64(d)/float64(time.Millisecond))
+}
+
+func writeConflictsFile(path string, intents []workload.Intent, conflicts [][]string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	for i, it := range intents {
+		if err := workload.WriteConflicts(w, it.ID, slices.Clone(conflicts[i])); err != nil {
+			f.Close()
+			return err
+		}
+	}
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}

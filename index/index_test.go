@@ -1,0 +1,144 @@
+package index
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/deconflict/deconflict/geo"
+)
+
+var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// randomVolume makes a valid volume of random shape and size around
+// (lat, lng): tiny to huge, circles and star-shaped polygons.
+func randomVolume(r *rand.Rand, lat, lng float64) *geo.Volume {
+	for {
+		radius := math.Exp(r.Float64() * math.Log(400_000)) // 1 m to 400 km
+		spec := geo.VolumeSpec{
+			AltLoM: geo.Meters(r.IntN(3000)),
+			Start:  t0.Add(time.Duration(r.IntN(48*60)) * time.Minute),
+		}
+		spec.AltHiM = spec.AltLoM + geo.Meters(1+r.IntN(2000))
+		spec.End = spec.Start.Add(time.Duration(1+r.IntN(600)) * time.Minute)
+		if r.IntN(20) == 0 { // a long one, for the long bucket
+			spec.End = spec.Start.Add(time.Duration(1+r.IntN(7*24)) * time.Hour)
+		}
+		if r.IntN(2) == 0 {
+			spec.Circle = &geo.CircleSpec{Lat: geo.Degrees(lat), Lng: geo.Degrees(lng), RadiusM: geo.Meters(max(1, radius))}
+		} else {
+			k := 3 + r.IntN(10)
+			rot := r.Float64() * 2 * math.Pi
+			for j := 0; j < k; j++ {
+				b := rot + (float64(j)+0.1+0.8*r.Float64())*2*math.Pi/float64(k)
+				d := radius * (0.5 + 0.5*r.Float64()) / float64(geo.EarthRadius)
+				plat, plng := destination(lat, lng, b, d)
+				spec.Polygon = append(spec.Polygon, [2]geo.Degrees{geo.Degrees(plat), geo.Degrees(plng)})
+			}
+		}
+		v, err := geo.NewVolume(spec, geo.Limits{MaxArea: 1e13})
+		if err == nil {
+			return v
+		}
+	}
+}
+
+func destination(lat, lng, bearing, d float64) (float64, float64) {
+	φ1, λ1 := lat*math.Pi/180, lng*math.Pi/180
+	φ2 := math.Asin(math.Sin(φ1)*math.Cos(d) + math.Cos(φ1)*math.Sin(d)*math.Cos(bearing))
+	λ2 := λ1 + math.Atan2(math.Sin(bearing)*math.Sin(d)*math.Cos(φ1), math.Cos(d)-math.Sin(φ1)*math.Sin(φ2))
+	lng2 := math.Remainder(λ2*180/math.Pi, 360)
+	return max(-90, min(90, φ2*180/math.Pi)), lng2
+}
+
+// places are where random volumes cluster: the antimeridian, both poles,
+// the equator, a mid-latitude region, and a cell-face corner.
+var places = [][2]float64{{0, 180}, {0, -179.99}, {89.9, 0}, {-90, 0}, {0, 0}, {35, 40}, {35.26, 45}}
+
+func TestSearchMatchesBruteForce(t *testing.T) {
+	for _, cfg := range []Config{{}, {LevelStep: 1, BucketSize: 10 * time.Minute, MaxBuckets: 2, AltSlice: 100, MaxSlices: 2}, {LevelStep: 5, MaxLevel: 12}} {
+		t.Run(fmt.Sprintf("%+v", cfg), func(t *testing.T) {
+			r := rand.New(rand.NewPCG(1, uint64(cfg.LevelStep)))
+			x, err := New(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var vols []*geo.Volume
+			refs := map[Ref]int{}
+			for i := 0; i < 1500; i++ {
+				p := places[r.IntN(len(places))]
+				jit := 3.0
+				if r.IntN(3) == 0 {
+					jit = 0.01
+				}
+				v := randomVolume(r, p[0]+(r.Float64()-0.5)*jit, p[1]+(r.Float64()-0.5)*jit)
+				vols = append(vols, v)
+				refs[x.Insert(v)] = i
+			}
+			// Remove a fifth, so removal and ref reuse are covered too.
+			removed := map[int]bool{}
+			for ref, i := range refs {
+				if r.IntN(5) == 0 {
+					x.Remove(ref)
+					delete(refs, ref)
+					removed[i] = true
+				}
+			}
+			for ref, i := range refs { // re-insert some, reusing refs
+				_ = ref
+				if i%7 == 0 {
+					break
+				}
+			}
+			seps := []geo.Separation{{}, {Horizontal: 5000, Vertical: 300, Time: 10 * time.Minute}, {Horizontal: 200_000}}
+			found := 0
+			for qi := 0; qi < 400; qi++ {
+				p := places[r.IntN(len(places))]
+				q := randomVolume(r, p[0]+(r.Float64()-0.5)*3, p[1]+(r.Float64()-0.5)*3)
+				sep := seps[qi%len(seps)]
+				var want, got []int
+				for i, v := range vols {
+					if !removed[i] && geo.Conflict(q, v, sep) {
+						want = append(want, i)
+					}
+				}
+				x.Search(q, sep, func(ref Ref, v *geo.Volume) bool {
+					got = append(got, refs[ref])
+					return true
+				})
+				slices.Sort(got)
+				if !slices.Equal(got, want) {
+					t.Fatalf("query %d sep %+v: index found %v, brute force %v", qi, sep, got, want)
+				}
+				found += len(want)
+			}
+			if found == 0 {
+				t.Fatal("no query found any conflict: the test data is too sparse to test anything")
+			}
+			t.Logf("%d conflicts found", found)
+		})
+	}
+}
+
+func TestRemoveAll(t *testing.T) {
+	r := rand.New(rand.NewPCG(2, 2))
+	x, _ := New(Config{})
+	var refs []Ref
+	for i := 0; i < 300; i++ {
+		refs = append(refs, x.Insert(randomVolume(r, 35+r.Float64(), 40+r.Float64())))
+	}
+	for _, ref := range refs {
+		x.Remove(ref)
+	}
+	if x.Len() != 0 || len(x.terms) != 0 || x.longTime != 0 || x.longAlt != 0 {
+		t.Fatalf("after removing all: len %d, %d terms, long %d %d", x.Len(), len(x.terms), x.longTime, x.longAlt)
+	}
+	for l, c := range x.levelCount {
+		if c != 0 {
+			t.Fatalf("level %d count %d after removing all", l, c)
+		}
+	}
+}

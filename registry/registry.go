@@ -1,0 +1,270 @@
+package registry
+
+import (
+	"container/heap"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/deconflict/deconflict/geo"
+	"github.com/deconflict/deconflict/index"
+)
+
+// Policy chooses the conflict rules (see the package doc).
+type Policy string
+
+// Policies.
+const (
+	PolicyStrict Policy = "strict" // key and priority rules (the default)
+	PolicyAware  Policy = "aware"  // key rule only: conflicts allowed and alerted
+	PolicyDetect Policy = "detect" // no rule: store everything, report all conflicts
+)
+
+// Config configures a Registry. The zero value is policy strict with zero
+// separation and the index defaults.
+type Config struct {
+	Policy     Policy
+	Separation geo.Separation
+	Index      index.Config
+}
+
+// Validate reports whether c is usable.
+func (c Config) Validate() error {
+	switch c.Policy {
+	case "", PolicyStrict, PolicyAware, PolicyDetect:
+	default:
+		return fmt.Errorf("registry: unknown policy %q (want strict, aware or detect)", c.Policy)
+	}
+	if err := c.Separation.Validate(); err != nil {
+		return err
+	}
+	return c.Index.Validate()
+}
+
+// Registry is the state machine. See the package doc.
+type Registry struct {
+	cfg Config
+
+	parties map[PartyID]*Party
+	intents map[IntentID]*Intent
+
+	idx    *index.Index
+	owners []volRef // by index.Ref: which intent and volume it is
+	refs   map[IntentID][]index.Ref
+
+	expiry expiryHeap // live intents by end time
+
+	last     uint64    // index of the last applied entry
+	lastTime time.Time // its time
+
+	// Scratch space for decisions.
+	found map[IntentID]int // intent -> position in conflicts
+}
+
+type volRef struct {
+	intent *Intent
+	vol    int
+}
+
+// New returns an empty registry.
+func New(cfg Config) (*Registry, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Policy == "" {
+		cfg.Policy = PolicyStrict
+	}
+	idx, err := index.New(cfg.Index)
+	if err != nil {
+		return nil, err
+	}
+	return &Registry{
+		cfg:     cfg,
+		parties: make(map[PartyID]*Party),
+		intents: make(map[IntentID]*Intent),
+		idx:     idx,
+		refs:    make(map[IntentID][]index.Ref),
+		found:   make(map[IntentID]int),
+	}, nil
+}
+
+// Config returns the registry's configuration.
+func (r *Registry) Config() Config { return r.cfg }
+
+// LastIndex is the index of the last applied entry (0 if none).
+func (r *Registry) LastIndex() uint64 { return r.last }
+
+// LastTime is the time of the last applied entry.
+func (r *Registry) LastTime() time.Time { return r.lastTime }
+
+// Party returns a party, or nil.
+func (r *Registry) Party(id PartyID) *Party { return r.parties[id] }
+
+// Parties returns every party, sorted by id.
+func (r *Registry) Parties() []*Party {
+	out := make([]*Party, 0, len(r.parties))
+	for _, p := range r.parties {
+		out = append(out, p)
+	}
+	slices.SortFunc(out, func(a, b *Party) int { return cmpString(a.ID, b.ID) })
+	return out
+}
+
+// Intent returns an intent (ended ones included), or nil.
+func (r *Registry) Intent(id IntentID) *Intent { return r.intents[id] }
+
+// Intents calls fn for every intent, in no particular order, until fn
+// returns false.
+func (r *Registry) Intents(fn func(*Intent) bool) {
+	for _, it := range r.intents {
+		if !fn(it) {
+			return
+		}
+	}
+}
+
+// NumIntents is the number of intents held, ended ones included.
+func (r *Registry) NumIntents() int { return len(r.intents) }
+
+// NumVolumes is the number of indexed volumes (of intents not ended).
+func (r *Registry) NumVolumes() int { return r.idx.Len() }
+
+// Search calls fn for every live intent with a volume that conflicts with
+// q under sep, once per (intent, volume) pair, until fn returns false.
+func (r *Registry) Search(q *geo.Volume, sep geo.Separation, fn func(it *Intent, vol int) bool) {
+	r.idx.Search(q, sep, func(ref index.Ref, _ *geo.Volume) bool {
+		o := r.owners[ref]
+		return fn(o.intent, o.vol)
+	})
+}
+
+// ConflictsOf returns the live intents of other parties that conflict with
+// intent id now, sorted by id.
+func (r *Registry) ConflictsOf(id IntentID) ([]Conflict, error) {
+	it := r.intents[id]
+	if it == nil {
+		return nil, fmt.Errorf("intent %s: %w", id, ErrNotFound)
+	}
+	if it.State == StateEnded {
+		return nil, nil
+	}
+	return r.conflicts(it.Owner, it.ID, it.Volumes, false, 0), nil
+}
+
+// conflicts lists the live intents with a volume conflicting with vols:
+// those of other parties than owner (of any party if all), not intent self,
+// and not ending at or before now (unix ns; they are about to expire).
+func (r *Registry) conflicts(owner PartyID, self IntentID, vols []*geo.Volume, all bool, now int64) []Conflict {
+	var out []Conflict
+	clear(r.found)
+	for mine, v := range vols {
+		r.idx.Search(v, r.cfg.Separation, func(ref index.Ref, _ *geo.Volume) bool {
+			o := r.owners[ref]
+			it := o.intent
+			if it.ID == self || (!all && it.Owner == owner) || it.end() <= now {
+				return true
+			}
+			k, ok := r.found[it.ID]
+			if !ok {
+				k = len(out)
+				r.found[it.ID] = k
+				out = append(out, Conflict{Intent: it})
+			}
+			out[k].Pairs = append(out[k].Pairs, Pair{Mine: mine, Theirs: o.vol})
+			return true
+		})
+	}
+	slices.SortFunc(out, func(a, b Conflict) int { return cmpString(a.Intent.ID, b.Intent.ID) })
+	for i := range out {
+		slices.SortFunc(out[i].Pairs, func(a, b Pair) int {
+			if a.Mine != b.Mine {
+				return a.Mine - b.Mine
+			}
+			return a.Theirs - b.Theirs
+		})
+	}
+	return out
+}
+
+func cmpString[S ~string](a, b S) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// index adds it's volumes to the index.
+func (r *Registry) indexIntent(it *Intent) {
+	it.endNano = it.end()
+	refs := make([]index.Ref, len(it.Volumes))
+	for i, v := range it.Volumes {
+		ref := r.idx.Insert(v)
+		refs[i] = ref
+		if int(ref) >= len(r.owners) {
+			r.owners = append(r.owners, make([]volRef, int(ref)+1-len(r.owners))...)
+		}
+		r.owners[ref] = volRef{intent: it, vol: i}
+	}
+	r.refs[it.ID] = refs
+	heap.Push(&r.expiry, expiryItem{end: it.end(), id: it.ID})
+}
+
+// unindexIntent removes it's volumes from the index.
+func (r *Registry) unindexIntent(id IntentID) {
+	for _, ref := range r.refs[id] {
+		r.idx.Remove(ref)
+		r.owners[ref] = volRef{}
+	}
+	delete(r.refs, id)
+}
+
+// replace installs a new version of an intent that keeps its volumes.
+func (r *Registry) replace(it *Intent) {
+	r.intents[it.ID] = it
+	for i, ref := range r.refs[it.ID] {
+		r.owners[ref] = volRef{intent: it, vol: i}
+	}
+}
+
+// expire ends the live intents whose last volume ends at or before now.
+func (r *Registry) expire(now time.Time) {
+	ns := now.UnixNano()
+	for r.expiry.Len() > 0 && r.expiry[0].end <= ns {
+		e := heap.Pop(&r.expiry).(expiryItem)
+		it := r.intents[e.id]
+		if it == nil || it.State == StateEnded || it.end() != e.end {
+			continue // stale: ended or updated since
+		}
+		c := *it
+		c.State, c.Updated = StateEnded, now
+		r.unindexIntent(c.ID)
+		r.intents[c.ID] = &c
+	}
+}
+
+type expiryItem struct {
+	end int64
+	id  IntentID
+}
+
+// expiryHeap is a min-heap by end, then id (so ties pop deterministically).
+type expiryHeap []expiryItem
+
+func (h expiryHeap) Len() int { return len(h) }
+func (h expiryHeap) Less(i, j int) bool {
+	if h[i].end != h[j].end {
+		return h[i].end < h[j].end
+	}
+	return h[i].id < h[j].id
+}
+func (h expiryHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *expiryHeap) Push(x any)   { *h = append(*h, x.(expiryItem)) }
+func (h *expiryHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}

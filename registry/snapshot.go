@@ -1,0 +1,74 @@
+package registry
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// snapshotVersion is the version of the snapshot encoding.
+const snapshotVersion = 1
+
+// snapshot is the encoded state: everything but what is derived from it
+// (the index, the expiry queue).
+type snapshot struct {
+	Version  int       `json:"version"`
+	Last     uint64    `json:"last"`
+	LastTime time.Time `json:"last_time"`
+	Parties  []*Party  `json:"parties"`
+	Intents  []*Intent `json:"intents"`
+}
+
+// Snapshot encodes the whole state. The same state always gives the same
+// bytes.
+func (r *Registry) Snapshot() ([]byte, error) {
+	s := snapshot{Version: snapshotVersion, Last: r.last, LastTime: r.lastTime, Parties: r.Parties()}
+	s.Intents = make([]*Intent, 0, len(r.intents))
+	for _, it := range r.intents {
+		s.Intents = append(s.Intents, it)
+	}
+	slices.SortFunc(s.Intents, func(a, b *Intent) int { return cmpString(a.ID, b.ID) })
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(&s); err != nil {
+		return nil, fmt.Errorf("registry: encoding snapshot: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// Restore replaces the state with the one encoded in b by Snapshot. On
+// error the state is unchanged.
+func (r *Registry) Restore(b []byte) error {
+	var s snapshot
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&s); err != nil {
+		return fmt.Errorf("registry: decoding snapshot: %w", err)
+	}
+	if s.Version != snapshotVersion {
+		return fmt.Errorf("registry: snapshot version %d, want %d", s.Version, snapshotVersion)
+	}
+	n, err := New(r.cfg)
+	if err != nil {
+		return err
+	}
+	n.last, n.lastTime = s.Last, s.LastTime
+	for _, p := range s.Parties {
+		if p == nil || n.parties[p.ID] != nil {
+			return fmt.Errorf("registry: snapshot has a missing or repeated party")
+		}
+		n.parties[p.ID] = p
+	}
+	for _, it := range s.Intents {
+		if it == nil || n.intents[it.ID] != nil || len(it.Volumes) == 0 || slices.Contains(it.Volumes, nil) {
+			return fmt.Errorf("registry: snapshot has a missing, repeated or empty intent")
+		}
+		n.intents[it.ID] = it
+		if it.State != StateEnded {
+			n.indexIntent(it)
+		}
+	}
+	*r = *n
+	return nil
+}
