@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/ed25519"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -24,12 +25,36 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	out := fs.String("out", "", "write the conflicts of each intent here, in the PostGIS baseline's format")
 	verify := fs.Bool("verify", false, "also check every conflict set against an exact all-pairs computation (slow)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the filing phase to this file")
+	durable := fs.Bool("durable", false, "file through the durable service (embedded store, one sync per batch) in-process")
+	overHTTP := fs.Bool("http", false, "file over HTTP with signed requests to an in-process server on loopback (durable)")
+	clients := fs.Int("c", 8, "concurrent clients (with -durable or -http)")
+	batch := fs.Int("batch", 0, "with -http: intents per batch request (0: one intent per request)")
+	dir := fs.String("dir", "", "with -durable or -http: store directory (default: a temporary one)")
+	n := fs.Int("n", 0, "file only the first n intents (0: all)")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *clients < 1 || *batch < 0 || *batch > 1000 || *n < 0 {
+		return errors.New("need -c >= 1, 0 <= -batch <= 1000 and -n >= 0")
 	}
 	intents, err := readWorkload(e, *in)
 	if err != nil {
 		return err
+	}
+	if *n > 0 && *n < len(intents) {
+		intents = intents[:*n]
+	}
+	if *durable || *overHTTP {
+		sb := &svcBench{e: e, intents: intents, clients: *clients, batch: *batch, http: *overHTTP, dir: *dir}
+		if err := sb.run(ctx); err != nil {
+			return err
+		}
+		if *out != "" {
+			if err := writeConflictsFile(*out, intents, sb.conflict); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)

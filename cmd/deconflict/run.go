@@ -30,7 +30,12 @@ type env struct {
 
 func commands() map[string]command {
 	return map[string]command{
-		"bench": {"file the shared workload through the engine and report speed and conflicts", runBench},
+		"bench":  {"file the shared workload through the engine (or -http a server) and report speed", runBench},
+		"demo":   {"run the seed scenario end to end on loopback, no set-up", runDemo},
+		"init":   {"make a data directory: service key, authority key, optional party keys", runInit},
+		"serve":  {"serve the HTTP API from a data directory", runServe},
+		"party":  {"add, list or revoke parties (authority)", runParty},
+		"intent": {"file, get, update, activate, end or list intents", runIntent},
 	}
 }
 

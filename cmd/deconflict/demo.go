@@ -1,0 +1,203 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/deconflict/deconflict/auth"
+	"github.com/deconflict/deconflict/client"
+	"github.com/deconflict/deconflict/geo"
+	"github.com/deconflict/deconflict/registry"
+	"github.com/deconflict/deconflict/server"
+	"github.com/deconflict/deconflict/service"
+)
+
+func runDemo(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "demo", "[-keep] [-dir DIR]")
+	keep := fs.Bool("keep", false, "leave the server running after the story and print how to talk to it")
+	dir := fs.String("dir", "", "data directory to use (default: a new temporary one, removed at exit unless -keep)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *dir == "" {
+		d, err := os.MkdirTemp("", "deconflict-demo-")
+		if err != nil {
+			return err
+		}
+		*dir = filepath.Join(d, "data")
+		if !*keep {
+			defer os.RemoveAll(d)
+		}
+	}
+	quiet := &env{stdin: e.stdin, stdout: io.Discard, stderr: e.stderr}
+	if err := runInit(ctx, quiet, []string{"-dir", *dir, "-listen", "127.0.0.1:0",
+		"-party", "france", "-party", "usa", "-party", "russia"}); err != nil {
+		return fmt.Errorf("setting up the demo: %w", err)
+	}
+	cfg, err := loadDir(*dir)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	run, err := startService(ctx, *dir, cfg, slog.New(slog.DiscardHandler), service.DefaultSnapshotEvery, quiet)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer run.close()
+	go run.serve(ctx, ln)
+	addr := "http://" + ln.Addr().String()
+
+	d := &demo{e: e, ctx: ctx, clients: map[string]*client.Client{}}
+	for _, p := range []string{"france", "usa", "russia"} {
+		key, err := auth.ReadPrivateKey(keyPath(*dir, p))
+		if err != nil {
+			return err
+		}
+		c, err := client.New(client.Config{BaseURL: addr, Party: p, Key: key, Audience: cfg.ServiceID})
+		if err != nil {
+			return err
+		}
+		d.clients[p] = c
+	}
+	fmt.Fprintf(e.stdout, "deconflict demo: a service on %s (embedded store in %s)\n", addr, *dir)
+	fmt.Fprintf(e.stdout, "parties: authority, france, usa, russia; policy strict; every request signed by its party's key\n\n")
+	if err := d.story(); err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	if !*keep {
+		fmt.Fprintln(e.stdout, "\ndemo complete.")
+		return nil
+	}
+	fmt.Fprintf(e.stdout, "\nthe server keeps running at %s until you press Ctrl-C. Try:\n", addr)
+	fmt.Fprintf(e.stdout, "  go run ./cmd/deconflict intent list -dir %s -server %s -as france\n", *dir, addr)
+	fmt.Fprintf(e.stdout, "  go run ./cmd/deconflict party list -dir %s -server %s\n", *dir, addr)
+	fmt.Fprintf(e.stdout, "  curl %s/v1/openapi.json\n", addr)
+	<-ctx.Done()
+	return nil
+}
+
+type demo struct {
+	e       *env
+	ctx     context.Context
+	clients map[string]*client.Client
+	step    int
+}
+
+func (d *demo) say(format string, args ...any) {
+	fmt.Fprintf(d.e.stdout, format+"\n", args...)
+}
+
+func (d *demo) title(s string) {
+	d.step++
+	d.say("%d. %s", d.step, s)
+}
+
+// area is a volume over the eastern Mediterranean, starting in an hour.
+func area(lat, lng, radiusM, lo, hi float64, startIn, dur time.Duration) geo.VolumeSpec {
+	t0 := time.Now().UTC().Truncate(time.Minute).Add(time.Hour)
+	return geo.VolumeSpec{Circle: &geo.CircleSpec{Lat: geo.Degrees(lat), Lng: geo.Degrees(lng), RadiusM: geo.Meters(radiusM)},
+		AltLoM: geo.Meters(lo), AltHiM: geo.Meters(hi), Start: t0.Add(startIn), End: t0.Add(startIn + dur)}
+}
+
+func (d *demo) story() error {
+	ctx, fr, us, ru := d.ctx, d.clients["france"], d.clients["usa"], d.clients["russia"]
+
+	d.title("france files a patrol (priority 10): a 20 km circle at 34.8N 33.0E, 3000-6000 m, for 2 h")
+	a, err := fr.File(ctx, server.FileRequest{Priority: 10, Volumes: []geo.VolumeSpec{area(34.8, 33.0, 20_000, 3000, 6000, 0, 2*time.Hour)}})
+	if err != nil {
+		return err
+	}
+	d.say("   accepted: intent %s, ovn %s", short(a.Intent.ID), a.Intent.OVN)
+
+	d.title("usa files a transit (priority 30) through the same airspace, without a key")
+	transit := []geo.VolumeSpec{
+		area(34.9, 32.7, 10_000, 4000, 5000, 30*time.Minute, 30*time.Minute),
+		area(34.9, 33.3, 10_000, 4000, 5000, time.Hour, 30*time.Minute),
+	}
+	_, err = us.File(ctx, server.FileRequest{Priority: 30, Volumes: transit})
+	var p *server.Problem
+	if !errors.As(err, &p) || p.Type != server.TypeMissingKey {
+		return fmt.Errorf("expected a missing-key refusal, got %v", err)
+	}
+	d.say("   refused (409 %s). usa is shown only what it needs to deconflict:", p.Type)
+	var key []registry.OVN
+	for _, it := range p.Intents {
+		d.say("     intent %s of %s, priority %d, ovn %s, %d conflicting volume(s) (only those extents shown)", short(it.ID), it.Owner, it.Priority, it.OVN, len(it.Volumes))
+		key = append(key, it.OVN)
+	}
+
+	d.title("usa re-files with the key (the OVN it was shown): higher priority, so france's patrol is preempted")
+	b, err := us.File(ctx, server.FileRequest{Priority: 30, Volumes: transit, Key: key})
+	if err != nil {
+		return err
+	}
+	d.say("   accepted: intent %s; preempted: %s", short(b.Intent.ID), ids(b.Conflicts))
+
+	d.title("russia declares an emergency: a contingent operation across both is accepted at once")
+	c, err := ru.File(ctx, server.FileRequest{Priority: 0, State: registry.StateContingent,
+		Volumes: []geo.VolumeSpec{area(34.85, 33.0, 30_000, 0, 8000, 15*time.Minute, 75*time.Minute)}})
+	if err != nil {
+		return err
+	}
+	d.say("   accepted: intent %s (contingent); owners alerted: %s", short(c.Intent.ID), ids(c.Conflicts))
+
+	d.title("france moves its patrol north, out of the way (update with its current OVN)")
+	moved := []geo.VolumeSpec{area(35.6, 33.0, 20_000, 3000, 6000, 0, 2*time.Hour)}
+	up, err := fr.Update(ctx, a.Intent.ID, server.UpdateRequest{OVN: a.Intent.OVN, Priority: 10, Volumes: moved})
+	if err != nil {
+		return err
+	}
+	d.say("   updated: new ovn %s, no conflicts left", up.Intent.OVN)
+
+	d.title("france retries an update with the OVN it had before: refused as stale")
+	_, err = fr.Update(ctx, a.Intent.ID, server.UpdateRequest{OVN: a.Intent.OVN, Priority: 10, Volumes: moved})
+	if !errors.As(err, &p) || p.Type != server.TypeStaleOVN {
+		return fmt.Errorf("expected a stale-ovn refusal, got %v", err)
+	}
+	d.say("   refused (409 %s): %s", p.Type, p.Title)
+
+	d.say("\nwho was told what:")
+	for _, name := range []string{"france", "usa", "russia"} {
+		as, err := d.clients[name].Alerts(ctx, 0)
+		if err != nil {
+			return err
+		}
+		if len(as) == 0 {
+			d.say("  %-7s no alerts", name)
+		}
+		for _, a := range as {
+			d.say("  %-7s entry %d: %s: your intent %s, by %s of %s", name, a.Entry, a.Kind, short(a.Intent), short(a.By), a.ByParty)
+		}
+	}
+	return nil
+}
+
+func short(id registry.IntentID) string {
+	if len(id) > 8 {
+		return string(id[:8])
+	}
+	return string(id)
+}
+
+func ids(vs []server.IntentView) string {
+	if len(vs) == 0 {
+		return "none"
+	}
+	var s []string
+	for _, v := range vs {
+		s = append(s, short(v.ID)+" ("+string(v.Owner)+")")
+	}
+	return strings.Join(s, ", ")
+}

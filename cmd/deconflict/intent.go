@@ -1,0 +1,135 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/deconflict/deconflict/registry"
+	"github.com/deconflict/deconflict/server"
+)
+
+func runIntent(ctx context.Context, e *env, args []string) error {
+	if len(args) == 0 {
+		fmt.Fprintln(e.stderr, "usage: deconflict intent file|get|update|activate|end|list [flags]")
+		return errUsage
+	}
+	sub, args := args[0], args[1:]
+	fs := newFlags(e, "intent "+sub, "[flags] [ID]")
+	cf := addClientFlags(fs)
+	var file, keys, ovn, state, id *string
+	var priority *int
+	switch sub {
+	case "file", "update":
+		file = fs.String("f", "", "volumes file: JSON array of volumes, or GeoJSON Feature(Collection)")
+		priority = fs.Int("priority", 0, "priority 0-100")
+		state = fs.String("state", "", "accepted (default), activated or contingent (emergency)")
+		keys = fs.String("key", "", "comma-separated OVNs of the conflicting intents you were shown")
+		if sub == "file" {
+			id = fs.String("id", "", "intent id (a UUID; assigned if empty)")
+		} else {
+			ovn = fs.String("ovn", "", "the intent's current OVN")
+		}
+	case "activate", "end":
+		ovn = fs.String("ovn", "", "the intent's current OVN")
+	case "get", "list":
+	default:
+		fmt.Fprintf(e.stderr, "deconflict: unknown intent command %q\n", sub)
+		return errUsage
+	}
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	c, err := cf.client("")
+	if err != nil {
+		return err
+	}
+	arg := func() (registry.IntentID, error) {
+		if fs.NArg() != 1 {
+			return "", fmt.Errorf("intent %s needs one intent id", sub)
+		}
+		return registry.IntentID(fs.Arg(0)), nil
+	}
+	var key []registry.OVN
+	if keys != nil && *keys != "" {
+		for _, k := range strings.Split(*keys, ",") {
+			key = append(key, registry.OVN(strings.TrimSpace(k)))
+		}
+	}
+	switch sub {
+	case "file":
+		if *file == "" {
+			return errors.New("intent file needs -f VOLUMES_FILE")
+		}
+		vols, err := readVolumes(*file)
+		if err != nil {
+			return err
+		}
+		f, err := c.File(ctx, server.FileRequest{ID: *id, Priority: *priority, State: registry.State(*state), Volumes: vols, Key: key})
+		return reportWrite(e, "filed", f, err)
+	case "update":
+		iid, err := arg()
+		if err != nil {
+			return err
+		}
+		vols, err := readVolumes(*file)
+		if err != nil {
+			return err
+		}
+		f, err := c.Update(ctx, iid, server.UpdateRequest{OVN: registry.OVN(*ovn), Priority: *priority, State: registry.State(*state), Volumes: vols, Key: key})
+		return reportWrite(e, "updated", f, err)
+	case "activate":
+		iid, err := arg()
+		if err != nil {
+			return err
+		}
+		f, err := c.SetState(ctx, iid, registry.OVN(*ovn), registry.StateActivated)
+		return reportWrite(e, "activated", f, err)
+	case "end":
+		iid, err := arg()
+		if err != nil {
+			return err
+		}
+		f, err := c.End(ctx, iid, registry.OVN(*ovn))
+		return reportWrite(e, "ended", f, err)
+	case "get":
+		iid, err := arg()
+		if err != nil {
+			return err
+		}
+		v, err := c.Get(ctx, iid)
+		if err != nil {
+			return err
+		}
+		return printJSON(e, v)
+	default: // list
+		vs, err := c.List(ctx, false)
+		if err != nil {
+			return err
+		}
+		return printJSON(e, vs)
+	}
+}
+
+// reportWrite prints the outcome of a write; a refusal prints what the
+// caller may see of the intents in question.
+func reportWrite(e *env, verb string, f *server.FiledView, err error) error {
+	var p *server.Problem
+	if errors.As(err, &p) && len(p.Intents) > 0 {
+		fmt.Fprintf(e.stderr, "refused: %s\n", p.Title)
+		for _, it := range p.Intents {
+			fmt.Fprintf(e.stderr, "  intent %s of %s, priority %d, %s, ovn %s, %d conflicting volume(s)\n",
+				it.ID, it.Owner, it.Priority, it.State, it.OVN, len(it.Volumes))
+		}
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "%s intent %s (state %s, ovn %s, entry %d)\n", verb, f.Intent.ID, f.Intent.State, f.Intent.OVN, f.Entry)
+	for _, c := range f.Conflicts {
+		fmt.Fprintf(e.stdout, "  conflicts with %s of %s (priority %d): alerted\n", c.ID, c.Owner, c.Priority)
+	}
+	return nil
+}

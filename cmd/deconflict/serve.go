@@ -1,0 +1,98 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/deconflict/deconflict/server"
+	"github.com/deconflict/deconflict/service"
+)
+
+func runServe(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "serve", "[-dir DIR] [-listen ADDR]")
+	dir := fs.String("dir", envOr("DECONFLICT_DIR", defaultDir), "data directory (made by deconflict init)")
+	listen := fs.String("listen", "", "address to listen on (default: the config's)")
+	snapEvery := fs.Int("snapshot-every", service.DefaultSnapshotEvery, "entries between registry snapshots")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	cfg, err := loadDir(*dir)
+	if err != nil {
+		return err
+	}
+	if *listen != "" {
+		cfg.Listen = *listen
+	}
+	log := slog.New(slog.NewTextHandler(e.stderr, nil))
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return err
+	}
+	run, err := startService(ctx, *dir, cfg, log, *snapEvery, e)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer run.close()
+	log.Info("serving", "addr", "http://"+ln.Addr().String(), "service_id", cfg.ServiceID, "dir", *dir)
+	return run.serve(ctx, ln)
+}
+
+// running is a service with its store and HTTP server.
+type running struct {
+	svc   *service.Service
+	srv   *server.Server
+	http  *http.Server
+	close func()
+}
+
+func startService(ctx context.Context, dir string, cfg *dirConfig, log *slog.Logger, snapEvery int, e *env) (*running, error) {
+	store, err := openStore(ctx, dir)
+	if err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	svc, err := service.Open(ctx, service.Config{Store: store, Registry: cfg.registryConfig(), Logger: log, SnapshotEvery: snapEvery,
+		Progress: func(n, total uint64) { fmt.Fprintf(e.stderr, "replaying the log: %d/%d entries\n", n, total) }})
+	if err != nil {
+		store.Close(context.Background())
+		return nil, err
+	}
+	log.Info("registry ready", "took", time.Since(start).Round(time.Millisecond))
+	srv, err := server.New(server.Config{Service: svc, Audience: cfg.ServiceID, Logger: log})
+	if err != nil {
+		svc.Close(context.Background())
+		store.Close(context.Background())
+		return nil, err
+	}
+	r := &running{svc: svc, srv: srv}
+	r.http = &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, WriteTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
+	r.close = func() {
+		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		r.http.Shutdown(cctx)
+		svc.Close(cctx)
+		store.Close(cctx)
+	}
+	return r, nil
+}
+
+// serve serves on ln until ctx ends.
+func (r *running) serve(ctx context.Context, ln net.Listener) error {
+	errc := make(chan error, 1)
+	go func() { errc <- r.http.Serve(ln) }()
+	select {
+	case <-ctx.Done():
+		return nil
+	case err := <-errc:
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
+		return err
+	}
+}

@@ -1,0 +1,375 @@
+package server
+
+import (
+	"fmt"
+	"net/http"
+	"regexp"
+	"time"
+
+	"github.com/deconflict/deconflict/geo"
+	"github.com/deconflict/deconflict/registry"
+	"github.com/deconflict/deconflict/service"
+)
+
+// FileRequest files an intent (POST /v1/intents, and each item of a batch).
+type FileRequest struct {
+	ID       string           `json:"id,omitempty"` // a UUID; assigned if empty
+	Priority int              `json:"priority"`
+	State    registry.State   `json:"state,omitempty"` // accepted (default), activated or contingent
+	Volumes  []geo.VolumeSpec `json:"volumes"`
+	Key      []registry.OVN   `json:"key,omitempty"`
+}
+
+// UpdateRequest replaces an intent's volumes and priority (PUT /v1/intents/{id}).
+type UpdateRequest struct {
+	OVN      registry.OVN     `json:"ovn"`
+	Priority int              `json:"priority"`
+	State    registry.State   `json:"state,omitempty"`
+	Volumes  []geo.VolumeSpec `json:"volumes"`
+	Key      []registry.OVN   `json:"key,omitempty"`
+}
+
+// StateRequest changes an intent's state (POST /v1/intents/{id}/state).
+type StateRequest struct {
+	OVN   registry.OVN   `json:"ovn"`
+	State registry.State `json:"state"`
+}
+
+// EndRequest ends an intent (POST /v1/intents/{id}/end).
+type EndRequest struct {
+	OVN registry.OVN `json:"ovn"`
+}
+
+// BatchRequest files many intents in one signed request; each is decided on
+// its own (POST /v1/intents/batch).
+type BatchRequest struct {
+	Intents []FileRequest `json:"intents"`
+}
+
+// BatchItem is the result of one intent of a batch: Status 201 with Filed,
+// or an error status with Problem.
+type BatchItem struct {
+	Status  int        `json:"status"`
+	Filed   *FiledView `json:"filed,omitempty"`
+	Problem *Problem   `json:"problem,omitempty"`
+}
+
+// BatchResponse answers a batch, one item per intent, in request order.
+type BatchResponse struct {
+	Results []BatchItem `json:"results"`
+}
+
+// QueryRequest asks for the intents that conflict with a volume: an area,
+// an altitude band and a time window.
+type QueryRequest struct {
+	Volume geo.VolumeSpec `json:"volume"`
+}
+
+var uuidRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+
+func checkIntentID(id string) error {
+	if !uuidRE.MatchString(id) {
+		return invalidf("intent id %q must be a lowercase UUID", id)
+	}
+	return nil
+}
+
+func (s *Server) volumes(specs []geo.VolumeSpec) ([]*geo.Volume, error) {
+	if len(specs) == 0 || len(specs) > registry.MaxVolumes {
+		return nil, invalidf("an intent needs 1 to %d volumes, not %d", registry.MaxVolumes, len(specs))
+	}
+	out := make([]*geo.Volume, len(specs))
+	for i, sp := range specs {
+		v, err := geo.NewVolume(sp, s.cfg.Limits)
+		if err != nil {
+			return nil, geo.Prefix(fmt.Sprintf("volumes[%d]", i), err)
+		}
+		out[i] = v
+	}
+	return out, nil
+}
+
+// fileCommand validates one file request into a command.
+func (s *Server) fileCommand(c *call, fr *FileRequest) (service.Command, error) {
+	if fr.ID != "" {
+		if err := checkIntentID(fr.ID); err != nil {
+			return service.Command{}, err
+		}
+	}
+	vols, err := s.volumes(fr.Volumes)
+	if err != nil {
+		return service.Command{}, err
+	}
+	return service.Command{Request: c.req, Entry: registry.Entry{
+		Party: c.party, Kind: registry.KindFile,
+		File: &registry.File{Intent: registry.IntentID(fr.ID), Priority: fr.Priority, State: fr.State, Volumes: vols, Key: fr.Key},
+	}}, nil
+}
+
+func (s *Server) fileIntent(w http.ResponseWriter, r *http.Request, c *call) error {
+	var fr FileRequest
+	if err := decode(c.body, &fr); err != nil {
+		return err
+	}
+	cmd, err := s.fileCommand(c, &fr)
+	if err != nil {
+		return err
+	}
+	return s.submit(w, r, cmd, http.StatusCreated)
+}
+
+func (s *Server) submit(w http.ResponseWriter, r *http.Request, cmd service.Command, status int) error {
+	res, e, err := s.svc.Submit(r.Context(), cmd)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, status, filedView(res, e))
+	return nil
+}
+
+func (s *Server) fileBatch(w http.ResponseWriter, r *http.Request, c *call) error {
+	var br BatchRequest
+	if err := decode(c.body, &br); err != nil {
+		return err
+	}
+	if len(br.Intents) == 0 || len(br.Intents) > s.cfg.MaxBatch {
+		return invalidf("a batch holds 1 to %d intents, not %d", s.cfg.MaxBatch, len(br.Intents))
+	}
+	resp := BatchResponse{Results: make([]BatchItem, len(br.Intents))}
+	var cmds []service.Command
+	var at []int
+	for i := range br.Intents {
+		cmd, err := s.fileCommand(c, &br.Intents[i])
+		if err != nil {
+			p := s.problemFor(c.party, err)
+			resp.Results[i] = BatchItem{Status: p.Status, Problem: p}
+			continue
+		}
+		cmd.Item = i
+		cmds = append(cmds, cmd)
+		at = append(at, i)
+	}
+	for k, o := range s.svc.SubmitAll(r.Context(), cmds) {
+		i := at[k]
+		if o.Err != nil {
+			p := s.problemFor(c.party, o.Err)
+			resp.Results[i] = BatchItem{Status: p.Status, Problem: p}
+			continue
+		}
+		f := filedView(o.Result, o.Entry)
+		resp.Results[i] = BatchItem{Status: http.StatusCreated, Filed: &f}
+	}
+	writeJSON(w, http.StatusOK, resp)
+	return nil
+}
+
+func (s *Server) getIntent(w http.ResponseWriter, r *http.Request, c *call) error {
+	id := r.PathValue("id")
+	var view *IntentView
+	s.svc.View(func(reg *registry.Registry) {
+		it := reg.Intent(registry.IntentID(id))
+		if it == nil {
+			return
+		}
+		if it.Owner == c.party {
+			v := ownView(it)
+			view = &v
+			return
+		}
+		// Another party's intent: shown only where it conflicts with one
+		// of the caller's own live intents.
+		var vols []int
+		seen := map[int]bool{}
+		for _, cf := range conflictsOfOwner(reg, c.party) {
+			if cf.other.Intent.ID == it.ID {
+				for _, p := range cf.other.Pairs {
+					if !seen[p.Theirs] {
+						seen[p.Theirs] = true
+						vols = append(vols, p.Theirs)
+					}
+				}
+			}
+		}
+		if len(vols) > 0 {
+			pairs := make([]registry.Pair, len(vols))
+			for i, v := range vols {
+				pairs[i] = registry.Pair{Theirs: v}
+			}
+			v := disclose(registry.Conflict{Intent: it, Pairs: pairs})
+			view = &v
+		}
+	})
+	if view == nil {
+		return fmt.Errorf("intent %s: %w", id, registry.ErrNotFound)
+	}
+	writeJSON(w, http.StatusOK, view)
+	return nil
+}
+
+func (s *Server) listIntents(w http.ResponseWriter, r *http.Request, c *call) error {
+	var out []IntentView
+	s.svc.View(func(reg *registry.Registry) {
+		reg.Intents(func(it *registry.Intent) bool {
+			if it.Owner == c.party && (it.State != registry.StateEnded || r.URL.Query().Get("ended") == "true") {
+				out = append(out, ownView(it))
+			}
+			return true
+		})
+	})
+	sortViews(out)
+	writeJSON(w, http.StatusOK, map[string]any{"intents": nonNil(out)})
+	return nil
+}
+
+func (s *Server) updateIntent(w http.ResponseWriter, r *http.Request, c *call) error {
+	var ur UpdateRequest
+	if err := decode(c.body, &ur); err != nil {
+		return err
+	}
+	vols, err := s.volumes(ur.Volumes)
+	if err != nil {
+		return err
+	}
+	return s.submit(w, r, service.Command{Request: c.req, Entry: registry.Entry{
+		Party: c.party, Kind: registry.KindUpdate,
+		Update: &registry.Update{Intent: registry.IntentID(r.PathValue("id")), OVN: ur.OVN, Priority: ur.Priority, State: ur.State, Volumes: vols, Key: ur.Key},
+	}}, http.StatusOK)
+}
+
+func (s *Server) setState(w http.ResponseWriter, r *http.Request, c *call) error {
+	var sr StateRequest
+	if err := decode(c.body, &sr); err != nil {
+		return err
+	}
+	return s.submit(w, r, service.Command{Request: c.req, Entry: registry.Entry{
+		Party: c.party, Kind: registry.KindSetState,
+		SetState: &registry.SetState{Intent: registry.IntentID(r.PathValue("id")), OVN: sr.OVN, State: sr.State},
+	}}, http.StatusOK)
+}
+
+func (s *Server) endIntent(w http.ResponseWriter, r *http.Request, c *call) error {
+	var er EndRequest
+	if err := decode(c.body, &er); err != nil {
+		return err
+	}
+	return s.submit(w, r, service.Command{Request: c.req, Entry: registry.Entry{
+		Party: c.party, Kind: registry.KindEnd,
+		End: &registry.End{Intent: registry.IntentID(r.PathValue("id")), OVN: er.OVN},
+	}}, http.StatusOK)
+}
+
+// queryIntents lists the live intents that conflict with a volume: the
+// caller's own in full, others' as disclosed in a refusal.
+func (s *Server) queryIntents(w http.ResponseWriter, r *http.Request, c *call) error {
+	var qr QueryRequest
+	if err := decode(c.body, &qr); err != nil {
+		return err
+	}
+	q, err := geo.NewVolume(qr.Volume, s.cfg.Limits)
+	if err != nil {
+		return geo.Prefix("volume", err)
+	}
+	var out []IntentView
+	s.svc.View(func(reg *registry.Registry) {
+		found := map[registry.IntentID]*registry.Conflict{}
+		var order []registry.IntentID
+		reg.Search(q, reg.Config().Separation, func(it *registry.Intent, vol int) bool {
+			cf := found[it.ID]
+			if cf == nil {
+				cf = &registry.Conflict{Intent: it}
+				found[it.ID] = cf
+				order = append(order, it.ID)
+			}
+			cf.Pairs = append(cf.Pairs, registry.Pair{Theirs: vol})
+			return true
+		})
+		for _, id := range order {
+			cf := found[id]
+			if cf.Intent.Owner == c.party {
+				out = append(out, ownView(cf.Intent))
+			} else {
+				out = append(out, disclose(*cf))
+			}
+		}
+	})
+	sortViews(out)
+	writeJSON(w, http.StatusOK, map[string]any{"intents": nonNil(out)})
+	return nil
+}
+
+// ConflictView is one conflict between an intent of the caller and one of
+// another party.
+type ConflictView struct {
+	Mine  registry.IntentID `json:"mine"`
+	Other IntentView        `json:"other"`
+	Pairs []registry.Pair   `json:"pairs"`
+}
+
+type ownerConflict struct {
+	mine  registry.IntentID
+	other registry.Conflict
+}
+
+func conflictsOfOwner(reg *registry.Registry, party registry.PartyID) []ownerConflict {
+	var mine []*registry.Intent
+	reg.Intents(func(it *registry.Intent) bool {
+		if it.Owner == party && it.State != registry.StateEnded {
+			mine = append(mine, it)
+		}
+		return true
+	})
+	var out []ownerConflict
+	for _, it := range mine {
+		cs, _ := reg.ConflictsOf(it.ID)
+		for _, c := range cs {
+			out = append(out, ownerConflict{mine: it.ID, other: c})
+		}
+	}
+	return out
+}
+
+func (s *Server) conflicts(w http.ResponseWriter, r *http.Request, c *call) error {
+	var out []ConflictView
+	s.svc.View(func(reg *registry.Registry) {
+		for _, oc := range conflictsOfOwner(reg, c.party) {
+			out = append(out, ConflictView{Mine: oc.mine, Other: disclose(oc.other), Pairs: oc.other.Pairs})
+		}
+	})
+	if out == nil {
+		out = []ConflictView{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"conflicts": out})
+	return nil
+}
+
+func (s *Server) alerts(w http.ResponseWriter, r *http.Request, c *call) error {
+	var after uint64
+	if a := r.URL.Query().Get("after"); a != "" {
+		if _, err := fmt.Sscan(a, &after); err != nil {
+			return invalidf("after must be an entry index, not %q", a)
+		}
+	}
+	as := s.svc.Alerts(c.party, after)
+	if as == nil {
+		as = []registry.Alert{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"alerts": as})
+	return nil
+}
+
+func sortViews(vs []IntentView) {
+	for i := 1; i < len(vs); i++ {
+		for j := i; j > 0 && vs[j].ID < vs[j-1].ID; j-- {
+			vs[j], vs[j-1] = vs[j-1], vs[j]
+		}
+	}
+}
+
+func nonNil(vs []IntentView) []IntentView {
+	if vs == nil {
+		return []IntentView{}
+	}
+	return vs
+}
+
+var _ = time.Now

@@ -1,0 +1,78 @@
+package server
+
+import (
+	"net/http"
+	"strings"
+)
+
+// summaries documents each route; the OpenAPI document is built from the
+// route table and these, and a test checks that both list the same routes.
+var summaries = map[string]string{
+	"GET /healthz":                 "Liveness: ok and the last entry index.",
+	"GET /metrics":                 "Prometheus metrics.",
+	"GET /v1/openapi.json":         "This document.",
+	"POST /v1/intents":             "File an intent (FileRequest). 201 FiledView; 409 missing-key or conflict listing the intents in question.",
+	"POST /v1/intents/batch":       "File many intents in one signed request (BatchRequest); each is decided on its own. 200 BatchResponse.",
+	"POST /v1/intents/query":       "Intents conflicting with a volume (QueryRequest): yours in full, others' conflicting volumes only.",
+	"GET /v1/intents":              "Your intents (add ?ended=true to include ended ones).",
+	"GET /v1/intents/{id}":         "One intent: yours in full; another party's only where it conflicts with yours.",
+	"PUT /v1/intents/{id}":         "Update an intent (UpdateRequest, with its current OVN). 409 stale-ovn, missing-key or conflict.",
+	"POST /v1/intents/{id}/state":  "Change state (StateRequest): accepted→activated|contingent, activated→contingent, contingent→activated.",
+	"POST /v1/intents/{id}/end":    "End an intent (EndRequest, with its current OVN).",
+	"GET /v1/conflicts":            "Conflicts of your live intents with other parties' intents.",
+	"GET /v1/alerts":               "Alerts sent to you (?after=ENTRY for newer ones).",
+	"GET /v1/parties":              "List parties (authority only).",
+	"POST /v1/parties":             "Add a party (AddPartyRequest; authority only).",
+	"POST /v1/parties/{id}/revoke": "Revoke a party (authority only).",
+}
+
+func (s *Server) openapiDoc() map[string]any {
+	paths := map[string]any{}
+	for _, rt := range s.routes {
+		item, _ := paths[rt.pattern].(map[string]any)
+		if item == nil {
+			item = map[string]any{}
+			paths[rt.pattern] = item
+		}
+		op := map[string]any{
+			"summary": summaries[rt.method+" "+rt.pattern],
+			"responses": map[string]any{
+				"default": map[string]any{"description": "RFC 9457 problem (application/problem+json)"},
+				"2XX":     map[string]any{"description": "success (application/json)"},
+			},
+		}
+		if rt.auth {
+			op["security"] = []any{map[string]any{"partyToken": []any{}}}
+		}
+		var params []any
+		for _, seg := range strings.Split(rt.pattern, "/") {
+			if strings.HasPrefix(seg, "{") {
+				params = append(params, map[string]any{"name": strings.Trim(seg, "{}"), "in": "path", "required": true, "schema": map[string]any{"type": "string"}})
+			}
+		}
+		if params != nil {
+			op["parameters"] = params
+		}
+		item[strings.ToLower(rt.method)] = op
+	}
+	return map[string]any{
+		"openapi": "3.1.0",
+		"info": map[string]any{
+			"title":   "deconflict",
+			"version": "1",
+			"description": "Airspace deconfliction for parties that do not trust each other. Every /v1 request " +
+				"but this document carries Authorization: Bearer <JWT> (EdDSA, signed by the party's key; claims iss, aud, iat, exp<=5 min, jti, bsh = SHA-256 of the body).",
+		},
+		"paths": paths,
+		"components": map[string]any{
+			"securitySchemes": map[string]any{
+				"partyToken": map[string]any{"type": "http", "scheme": "bearer", "bearerFormat": "JWT (EdDSA)"},
+			},
+		},
+	}
+}
+
+func (s *Server) openapi(w http.ResponseWriter, r *http.Request, c *call) error {
+	writeJSON(w, http.StatusOK, s.openapiDoc())
+	return nil
+}

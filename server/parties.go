@@ -1,0 +1,88 @@
+package server
+
+import (
+	"net/http"
+
+	"github.com/deconflict/deconflict/registry"
+	"github.com/deconflict/deconflict/service"
+)
+
+// AddPartyRequest adds a party (authority only).
+type AddPartyRequest struct {
+	ID        registry.PartyID `json:"id"`
+	Name      string           `json:"name"`
+	Role      registry.Role    `json:"role"`
+	PublicKey []byte           `json:"public_key"` // 32 bytes, base64 in JSON
+}
+
+func (s *Server) requireAuthority(c *call) error {
+	var err error
+	s.svc.View(func(reg *registry.Registry) {
+		if p := reg.Party(c.party); p == nil || p.Role != registry.RoleAuthority {
+			err = forbidden("only an authority may manage parties")
+		}
+	})
+	return err
+}
+
+func forbidden(msg string) error {
+	return &Problem{Type: TypeForbidden, Title: "forbidden", Status: http.StatusForbidden, Detail: msg}
+}
+
+func (s *Server) listParties(w http.ResponseWriter, r *http.Request, c *call) error {
+	if err := s.requireAuthority(c); err != nil {
+		return err
+	}
+	var out []PartyView
+	s.svc.View(func(reg *registry.Registry) {
+		for _, p := range reg.Parties() {
+			out = append(out, partyView(p))
+		}
+	})
+	writeJSON(w, http.StatusOK, map[string]any{"parties": out})
+	return nil
+}
+
+func (s *Server) addParty(w http.ResponseWriter, r *http.Request, c *call) error {
+	if err := s.requireAuthority(c); err != nil {
+		return err
+	}
+	var ar AddPartyRequest
+	if err := decode(c.body, &ar); err != nil {
+		return err
+	}
+	_, _, err := s.svc.Submit(r.Context(), service.Command{Request: c.req, Entry: registry.Entry{
+		Party: c.party, Kind: registry.KindAddParty,
+		AddParty: &registry.AddParty{Party: registry.Party{ID: ar.ID, Name: ar.Name, Role: ar.Role, PublicKey: ar.PublicKey}},
+	}})
+	if err != nil {
+		return err
+	}
+	var view PartyView
+	s.svc.View(func(reg *registry.Registry) { view = partyView(reg.Party(ar.ID)) })
+	writeJSON(w, http.StatusCreated, view)
+	return nil
+}
+
+func (s *Server) revokeParty(w http.ResponseWriter, r *http.Request, c *call) error {
+	if err := s.requireAuthority(c); err != nil {
+		return err
+	}
+	if len(c.body) > 0 {
+		var empty struct{}
+		if err := decode(c.body, &empty); err != nil {
+			return err
+		}
+	}
+	id := registry.PartyID(r.PathValue("id"))
+	_, _, err := s.svc.Submit(r.Context(), service.Command{Request: c.req, Entry: registry.Entry{
+		Party: c.party, Kind: registry.KindRevokeParty, RevokeParty: &registry.RevokeParty{Party: id},
+	}})
+	if err != nil {
+		return err
+	}
+	var view PartyView
+	s.svc.View(func(reg *registry.Registry) { view = partyView(reg.Party(id)) })
+	writeJSON(w, http.StatusOK, view)
+	return nil
+}

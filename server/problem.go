@@ -1,0 +1,111 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/deconflict/deconflict/auth"
+	"github.com/deconflict/deconflict/geo"
+	"github.com/deconflict/deconflict/registry"
+	"github.com/deconflict/deconflict/service"
+)
+
+// Problem is an RFC 9457 problem detail. Type is stable per kind of error;
+// clients branch on it. Intents, for the 409 refusals, lists the intents in
+// question as far as the caller may see them.
+type Problem struct {
+	Type     string       `json:"type"`
+	Title    string       `json:"title"`
+	Status   int          `json:"status"`
+	Detail   string       `json:"detail,omitempty"`
+	Instance string       `json:"instance,omitempty"`
+	Intents  []IntentView `json:"intents,omitempty"`
+}
+
+func (p *Problem) Error() string {
+	if p.Detail != "" {
+		return fmt.Sprintf("%s (%d): %s", p.Title, p.Status, p.Detail)
+	}
+	return fmt.Sprintf("%s (%d)", p.Title, p.Status)
+}
+
+// Problem types.
+const (
+	TypeValidation      = "urn:deconflict:problem:validation"
+	TypeMissingKey      = "urn:deconflict:problem:missing-key"
+	TypeConflict        = "urn:deconflict:problem:conflict"
+	TypeStaleOVN        = "urn:deconflict:problem:stale-ovn"
+	TypeExists          = "urn:deconflict:problem:exists"
+	TypeNotFound        = "urn:deconflict:problem:not-found"
+	TypeForbidden       = "urn:deconflict:problem:forbidden"
+	TypeUnauthenticated = "urn:deconflict:problem:unauthenticated"
+	TypeRateLimited     = "urn:deconflict:problem:rate-limited"
+	TypeTooLarge        = "urn:deconflict:problem:too-large"
+	TypeUnavailable     = "urn:deconflict:problem:unavailable"
+	TypeInternal        = "urn:deconflict:problem:internal"
+)
+
+// badRequest marks an error as the client's, safe to show.
+type badRequest struct{ err error }
+
+func (e *badRequest) Error() string { return e.err.Error() }
+func (e *badRequest) Unwrap() error { return e.err }
+
+func invalidf(format string, args ...any) error {
+	return &badRequest{fmt.Errorf(format, args...)}
+}
+
+// problemFor maps an error to the problem shown to the caller. Only errors
+// known to be safe to show have their text shown; anything else is an
+// internal error whose detail is logged, not sent.
+func (s *Server) problemFor(caller registry.PartyID, err error) *Problem {
+	var p *Problem
+	if errors.As(err, &p) {
+		return p
+	}
+	var ref *registry.RefusalError
+	if errors.As(err, &ref) {
+		typ, title := TypeConflict, "conflict with intents of equal or higher priority"
+		if errors.Is(ref.Reason, registry.ErrMissingKey) {
+			typ, title = TypeMissingKey, "missing key: present the current OVN of each conflicting intent"
+		}
+		p := &Problem{Type: typ, Title: title, Status: http.StatusConflict, Detail: err.Error()}
+		for _, c := range ref.Intents {
+			p.Intents = append(p.Intents, disclose(c))
+		}
+		return p
+	}
+	var br *badRequest
+	switch {
+	case errors.As(err, &br), errors.Is(err, geo.ErrInvalid), errors.Is(err, registry.ErrInvalid):
+		return &Problem{Type: TypeValidation, Title: "invalid request", Status: http.StatusBadRequest, Detail: err.Error()}
+	case errors.Is(err, registry.ErrStaleOVN):
+		return &Problem{Type: TypeStaleOVN, Title: "stale OVN: the intent changed since you read it", Status: http.StatusConflict, Detail: err.Error()}
+	case errors.Is(err, registry.ErrExists):
+		return &Problem{Type: TypeExists, Title: "already exists", Status: http.StatusConflict, Detail: err.Error()}
+	case errors.Is(err, registry.ErrNotFound):
+		return &Problem{Type: TypeNotFound, Title: "not found", Status: http.StatusNotFound, Detail: err.Error()}
+	case errors.Is(err, registry.ErrForbidden):
+		return &Problem{Type: TypeForbidden, Title: "forbidden", Status: http.StatusForbidden, Detail: err.Error()}
+	case errors.Is(err, auth.ErrUnauthenticated):
+		return &Problem{Type: TypeUnauthenticated, Title: "unauthenticated", Status: http.StatusUnauthorized, Detail: err.Error()}
+	case errors.Is(err, service.ErrUnavailable):
+		return &Problem{Type: TypeUnavailable, Title: "service unavailable", Status: http.StatusServiceUnavailable, Detail: "the service cannot accept writes now; retry later"}
+	}
+	s.log.Error("internal error", "party", caller, "err", err)
+	return &Problem{Type: TypeInternal, Title: "internal error", Status: http.StatusInternalServerError}
+}
+
+func writeProblem(w http.ResponseWriter, p *Problem) {
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(p.Status)
+	json.NewEncoder(w).Encode(p)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}

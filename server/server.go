@@ -1,0 +1,268 @@
+// Package server is deconflict's HTTP API under /v1: JSON bodies, errors as
+// RFC 9457 application/problem+json with a stable type per error, every
+// request authenticated by an EdDSA JWT signed by the party's own key (see
+// package auth). Handlers parse and validate at the edge, the registry
+// decides (through the service's sequencer), and one function maps errors
+// to problems. The routes are listed in the OpenAPI document served at
+// /v1/openapi.json.
+package server
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/deconflict/deconflict/auth"
+	"github.com/deconflict/deconflict/geo"
+	"github.com/deconflict/deconflict/registry"
+	"github.com/deconflict/deconflict/service"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Config configures a Server.
+type Config struct {
+	Service  *service.Service // required
+	Audience string           // the service id tokens must name (required)
+	Limits   geo.Limits       // what volumes may be filed
+	// MaxBody is the largest request body (default DefaultMaxBody).
+	MaxBody int64
+	// MaxBatch is the most intents in one batch request (default DefaultMaxBatch).
+	MaxBatch int
+	Logger   *slog.Logger
+	Now      func() time.Time
+}
+
+// Defaults for Config.
+const (
+	DefaultMaxBody  = 1 << 20
+	DefaultMaxBatch = 1000
+)
+
+// Server serves the API. It is safe for concurrent use.
+type Server struct {
+	cfg      Config
+	svc      *service.Service
+	verifier *auth.Verifier
+	log      *slog.Logger
+	mux      *http.ServeMux
+	routes   []route
+
+	metrics *metrics
+}
+
+type route struct {
+	method, pattern string
+	auth            bool
+	h               handler
+}
+
+// call is an authenticated request: who asked, and the body they signed.
+type call struct {
+	party registry.PartyID
+	body  []byte
+	req   *service.Request
+}
+
+type handler func(w http.ResponseWriter, r *http.Request, c *call) error
+
+// New makes a server.
+func New(cfg Config) (*Server, error) {
+	if cfg.Service == nil || cfg.Audience == "" {
+		return nil, errors.New("server: a service and an audience are required")
+	}
+	if err := cfg.Limits.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.MaxBody == 0 {
+		cfg.MaxBody = DefaultMaxBody
+	}
+	if cfg.MaxBatch == 0 {
+		cfg.MaxBatch = DefaultMaxBatch
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	s := &Server{cfg: cfg, svc: cfg.Service, log: cfg.Logger, mux: http.NewServeMux(), metrics: newMetrics()}
+	v, err := auth.NewVerifier(auth.VerifierConfig{Audience: cfg.Audience, Keys: s.partyKey})
+	if err != nil {
+		return nil, err
+	}
+	s.verifier = v
+	s.routes = []route{
+		{"GET", "/healthz", false, s.healthz},
+		{"GET", "/metrics", false, nil},
+		{"GET", "/v1/openapi.json", false, s.openapi},
+		{"POST", "/v1/intents", true, s.fileIntent},
+		{"POST", "/v1/intents/batch", true, s.fileBatch},
+		{"POST", "/v1/intents/query", true, s.queryIntents},
+		{"GET", "/v1/intents", true, s.listIntents},
+		{"GET", "/v1/intents/{id}", true, s.getIntent},
+		{"PUT", "/v1/intents/{id}", true, s.updateIntent},
+		{"POST", "/v1/intents/{id}/state", true, s.setState},
+		{"POST", "/v1/intents/{id}/end", true, s.endIntent},
+		{"GET", "/v1/conflicts", true, s.conflicts},
+		{"GET", "/v1/alerts", true, s.alerts},
+		{"GET", "/v1/parties", true, s.listParties},
+		{"POST", "/v1/parties", true, s.addParty},
+		{"POST", "/v1/parties/{id}/revoke", true, s.revokeParty},
+	}
+	for _, rt := range s.routes {
+		pattern := rt.method + " " + rt.pattern
+		if rt.h == nil {
+			s.mux.Handle(pattern, promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
+			continue
+		}
+		s.mux.Handle(pattern, s.wrap(rt))
+	}
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, &Problem{Type: TypeNotFound, Title: "not found", Status: http.StatusNotFound,
+			Detail: fmt.Sprintf("no route %s %s; see /v1/openapi.json", r.Method, r.URL.Path)})
+	})
+	return s, nil
+}
+
+// Handler returns the HTTP handler.
+func (s *Server) Handler() http.Handler { return s.mux }
+
+// partyKey is the verifier's key lookup: active parties only.
+func (s *Server) partyKey(id string) (ed25519.PublicKey, error) {
+	var key ed25519.PublicKey
+	var err error
+	s.svc.View(func(r *registry.Registry) {
+		p := r.Party(registry.PartyID(id))
+		switch {
+		case p == nil:
+			err = errors.New("unknown party")
+		case p.Revoked:
+			err = errors.New("party revoked")
+		default:
+			key = p.PublicKey
+		}
+	})
+	return key, err
+}
+
+// wrap authenticates (if the route needs it), bounds the body, runs the
+// handler and turns its error into a problem.
+func (s *Server) wrap(rt route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w, status: 200}
+		c := &call{}
+		err := s.serve(sw, r, rt, c)
+		if err != nil {
+			p := s.problemFor(c.party, err)
+			p.Instance = r.URL.Path
+			writeProblem(sw, p)
+		}
+		s.metrics.observe(rt.method+" "+rt.pattern, sw.status, time.Since(start))
+	})
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, rt route, c *call) error {
+	if !rt.auth {
+		return rt.h(w, r, c)
+	}
+	if r.ContentLength > s.cfg.MaxBody {
+		return tooLarge(s.cfg.MaxBody)
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return tooLarge(s.cfg.MaxBody)
+		}
+		return invalidf("reading the body: %v", err)
+	}
+	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || token == "" {
+		return fmt.Errorf("%w: missing Authorization: Bearer token", auth.ErrUnauthenticated)
+	}
+	party, err := s.verifier.Verify(token, body, s.cfg.Now())
+	if err != nil {
+		return err
+	}
+	c.party, c.body = registry.PartyID(party), body
+	c.req = &service.Request{Method: r.Method, Path: r.URL.RequestURI(), Token: token, Body: body}
+	return rt.h(w, r, c)
+}
+
+func tooLarge(max int64) error {
+	return &Problem{Type: TypeTooLarge, Title: "request body too large", Status: http.StatusRequestEntityTooLarge,
+		Detail: fmt.Sprintf("the body must be at most %d bytes; file fewer intents per request", max)}
+}
+
+// decode decodes a JSON body strictly: one value, no unknown fields.
+func decode(body []byte, v any) error {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return invalidf("the request needs a JSON body")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return invalidf("decoding the body: %v", err)
+	}
+	if dec.More() {
+		return invalidf("the body holds more than one JSON value")
+	}
+	return nil
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request, c *call) error {
+	var last uint64
+	s.svc.View(func(r *registry.Registry) { last = r.LastIndex() })
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "last_entry": last})
+	return nil
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// metrics are the server's Prometheus metrics.
+type metrics struct {
+	reg      *prometheus.Registry
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+}
+
+func newMetrics() *metrics {
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "deconflict_http_requests_total", Help: "HTTP requests by route and status.",
+		}, []string{"route", "status"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "deconflict_http_request_seconds", Help: "HTTP request latency by route.",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16),
+		}, []string{"route"}),
+	}
+	m.reg.MustRegister(m.requests, m.latency, prometheus.NewGoCollector())
+	return m
+}
+
+func (m *metrics) observe(route string, status int, d time.Duration) {
+	m.requests.WithLabelValues(route, strconv.Itoa(status)).Inc()
+	m.latency.WithLabelValues(route).Observe(d.Seconds())
+}
+
+var _ = context.Background

@@ -1,0 +1,500 @@
+// Package service runs deconflict's write path: one sequencer goroutine
+// decides commands against the registry in order and makes log entries; a
+// committer makes each batch of entries durable in the ledger with one
+// sync; a write is answered only after its entry is durable. The log is
+// the truth: Open rebuilds the registry from the latest snapshot and the
+// entries after it.
+//
+// If the ledger fails to make a batch durable, the in-memory state is ahead
+// of the log: the service stops accepting writes (ErrUnavailable) and must
+// be restarted, which rebuilds it from the log.
+package service
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/deconflict/deconflict/ledger"
+	"github.com/deconflict/deconflict/registry"
+)
+
+// ErrUnavailable is returned for writes after the service stopped or failed.
+var ErrUnavailable = errors.New("service unavailable")
+
+// Config configures a Service.
+type Config struct {
+	Store    ledger.Store    // required
+	Registry registry.Config // conflict rules
+	// SnapshotEvery is how many entries pass between registry snapshots
+	// (default DefaultSnapshotEvery). Fewer means faster restarts and more
+	// time spent writing snapshots.
+	SnapshotEvery int
+	// MaxBatch is the most entries made durable in one sync
+	// (default DefaultMaxBatch).
+	MaxBatch int
+	Logger   *slog.Logger // default: discard
+	// Now is the clock (default time.Now); entries never go back in time.
+	Now func() time.Time
+	// Progress, if set, is called during start-up replay.
+	Progress func(replayed, total uint64)
+}
+
+// Defaults for Config.
+const (
+	DefaultSnapshotEvery = 20_000
+	DefaultMaxBatch      = 1024
+)
+
+// Command is one request to change the state: exactly one of the command
+// fields of registry.Entry, with Party and Kind set; Index, Time and the
+// ids and OVNs to assign are filled in by the sequencer. Request is the
+// signed request it came from, kept in the log.
+type Command struct {
+	Entry   registry.Entry
+	Request *Request
+	Item    int // position in a batch request (commands of one batch share Request)
+}
+
+// Service is the running write path and the registry it owns. It is safe
+// for concurrent use.
+type Service struct {
+	cfg   Config
+	store ledger.Store
+
+	// mu guards reg: the sequencer holds it while applying, readers while
+	// reading (the index keeps search scratch space, so even reads are
+	// exclusive).
+	mu  sync.Mutex
+	reg *registry.Registry
+
+	in      chan *pending
+	commits chan *batch
+	done    chan struct{} // closed when the committer has stopped
+
+	stateMu sync.Mutex
+	failed  error // set once: writes fail with it
+	closing bool
+
+	alerts *inbox
+
+	// reqAt remembers where a shared (batch) request was logged, so later
+	// items refer to it instead of repeating it. Sequencer only.
+	reqAt map[*Request]uint64
+}
+
+type pending struct {
+	cmd   Command
+	reply chan outcome
+}
+
+type outcome struct {
+	res   registry.Result
+	entry registry.Entry
+	err   error
+}
+
+type batch struct {
+	recs     []ledger.Record
+	waiters  []*pending
+	results  []outcome
+	snapshot []byte // registry snapshot after the batch, if due
+	snapAt   uint64
+}
+
+// Open rebuilds the registry from cfg.Store and starts the sequencer and
+// the committer.
+func Open(ctx context.Context, cfg Config) (*Service, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("service: no store")
+	}
+	if cfg.SnapshotEvery == 0 {
+		cfg.SnapshotEvery = DefaultSnapshotEvery
+	}
+	if cfg.MaxBatch == 0 {
+		cfg.MaxBatch = DefaultMaxBatch
+	}
+	if cfg.SnapshotEvery < 0 || cfg.MaxBatch < 0 {
+		return nil, errors.New("service: snapshot interval and batch size must be positive")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	reg, err := registry.New(cfg.Registry)
+	if err != nil {
+		return nil, err
+	}
+	s := &Service{
+		cfg: cfg, store: cfg.Store, reg: reg,
+		in:      make(chan *pending, 4096),
+		commits: make(chan *batch, 2),
+		done:    make(chan struct{}),
+		alerts:  newInbox(),
+		reqAt:   make(map[*Request]uint64),
+	}
+	if err := s.recover(ctx); err != nil {
+		return nil, err
+	}
+	go s.sequence()
+	go s.commit()
+	return s, nil
+}
+
+// recover loads the latest snapshot and replays the entries after it.
+func (s *Service) recover(ctx context.Context) error {
+	from := uint64(1)
+	idx, snap, err := s.store.LatestSnapshot(ctx)
+	switch {
+	case errors.Is(err, ledger.ErrNoSnapshot):
+	case err != nil:
+		return fmt.Errorf("service: loading snapshot: %w", err)
+	default:
+		if err := s.reg.Restore(snap); err != nil {
+			return fmt.Errorf("service: snapshot at entry %d: %w", idx, err)
+		}
+		if s.reg.LastIndex() != idx {
+			return fmt.Errorf("service: snapshot at entry %d holds state after entry %d", idx, s.reg.LastIndex())
+		}
+		from = idx + 1
+	}
+	last := s.store.LastIndex()
+	if last+1 < from {
+		return fmt.Errorf("service: snapshot at entry %d is past the end of the log (%d): the log lost entries", from-1, last)
+	}
+	total := last - from + 1
+	n := uint64(0)
+	err = s.store.Read(ctx, from, func(rec ledger.Record) error {
+		r, err := DecodeRecord(rec.Data)
+		if err != nil {
+			return fmt.Errorf("entry %d: %w", rec.Index, err)
+		}
+		if r.Entry.Index != rec.Index {
+			return fmt.Errorf("entry %d: record says index %d", rec.Index, r.Entry.Index)
+		}
+		res, err := s.reg.Apply(r.Entry)
+		if err != nil {
+			return fmt.Errorf("entry %d does not apply: %w", rec.Index, err)
+		}
+		s.alerts.add(res.Alerts)
+		n++
+		if s.cfg.Progress != nil && n%10_000 == 0 {
+			s.cfg.Progress(n, total)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("service: replaying the log: %w", err)
+	}
+	s.cfg.Logger.Info("registry rebuilt", "snapshot", from-1, "replayed", n, "last", s.reg.LastIndex())
+	return nil
+}
+
+// Submit sequences cmd, waits until its entry is durable, and returns what
+// the registry decided. A refused command returns the registry's error and
+// leaves no entry.
+func (s *Service) Submit(ctx context.Context, cmd Command) (registry.Result, registry.Entry, error) {
+	if err := s.writable(); err != nil {
+		return registry.Result{}, registry.Entry{}, err
+	}
+	p := &pending{cmd: cmd, reply: make(chan outcome, 1)}
+	select {
+	case s.in <- p:
+	case <-ctx.Done():
+		return registry.Result{}, registry.Entry{}, ctx.Err()
+	case <-s.done:
+		return registry.Result{}, registry.Entry{}, ErrUnavailable
+	}
+	select {
+	case o := <-p.reply:
+		return o.res, o.entry, o.err
+	case <-s.done:
+		// The committer stopped; our reply may still be there.
+		select {
+		case o := <-p.reply:
+			return o.res, o.entry, o.err
+		default:
+			return registry.Result{}, registry.Entry{}, ErrUnavailable
+		}
+	}
+}
+
+// SubmitAll submits cmds together (so they share syncs) and waits for all;
+// each succeeds or fails on its own. Once a command is sent, SubmitAll
+// waits for its answer even if ctx ends: the caller must learn whether its
+// entry was made.
+func (s *Service) SubmitAll(ctx context.Context, cmds []Command) []Outcome {
+	out := make([]Outcome, len(cmds))
+	ps := make([]*pending, 0, len(cmds))
+	for i, c := range cmds {
+		if err := s.writable(); err != nil {
+			out[i].Err = err
+			continue
+		}
+		p := &pending{cmd: c, reply: make(chan outcome, 1)}
+		select {
+		case s.in <- p:
+			ps = append(ps, p)
+		case <-ctx.Done():
+			out[i].Err = ctx.Err()
+			continue
+		case <-s.done:
+			out[i].Err = ErrUnavailable
+			continue
+		}
+	}
+	k := 0
+	for i := range cmds {
+		if out[i].Err != nil {
+			continue
+		}
+		p := ps[k]
+		k++
+		var o outcome
+		select {
+		case o = <-p.reply:
+		case <-s.done:
+			select {
+			case o = <-p.reply:
+			default:
+				o.err = ErrUnavailable
+			}
+		}
+		out[i] = Outcome{Result: o.res, Entry: o.entry, Err: o.err}
+	}
+	return out
+}
+
+// Outcome is the answer to one command of SubmitAll.
+type Outcome struct {
+	Result registry.Result
+	Entry  registry.Entry
+	Err    error
+}
+
+func (s *Service) writable() error {
+	s.stateMu.Lock()
+	defer s.stateMu.Unlock()
+	if s.failed != nil {
+		return fmt.Errorf("%w: %v", ErrUnavailable, s.failed)
+	}
+	if s.closing {
+		return ErrUnavailable
+	}
+	return nil
+}
+
+// View calls fn with the registry, which fn must only read and not keep.
+func (s *Service) View(fn func(r *registry.Registry)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	fn(s.reg)
+}
+
+// Alerts returns the alerts sent to party, oldest first, after index after.
+func (s *Service) Alerts(party registry.PartyID, after uint64) []registry.Alert {
+	return s.alerts.list(party, after)
+}
+
+// Close stops accepting writes, waits for the entries in flight to become
+// durable, and closes nothing else: the caller closes the store.
+func (s *Service) Close(ctx context.Context) error {
+	s.stateMu.Lock()
+	if !s.closing {
+		s.closing = true
+		close(s.in)
+	}
+	s.stateMu.Unlock()
+	select {
+	case <-s.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// sequence is the sequencer goroutine.
+func (s *Service) sequence() {
+	defer close(s.commits)
+	sinceSnap := 0
+	for p := range s.in {
+		b := &batch{}
+		s.mu.Lock()
+		s.decide(b, p)
+		for len(b.waiters) < s.cfg.MaxBatch {
+			select {
+			case q, ok := <-s.in:
+				if !ok {
+					goto flush
+				}
+				s.decide(b, q)
+				continue
+			default:
+			}
+			break
+		}
+	flush:
+		sinceSnap += len(b.recs)
+		if sinceSnap >= s.cfg.SnapshotEvery && len(b.recs) > 0 {
+			if snap, err := s.reg.Snapshot(); err == nil {
+				b.snapshot, b.snapAt, sinceSnap = snap, s.reg.LastIndex(), 0
+			} else {
+				s.cfg.Logger.Error("snapshot failed", "err", err)
+			}
+		}
+		s.mu.Unlock()
+		if len(b.waiters) > 0 || b.snapshot != nil {
+			s.commits <- b
+		}
+	}
+}
+
+// decide applies one command (under s.mu). A refusal is answered at once;
+// an accepted command joins the batch and is answered after the commit.
+func (s *Service) decide(b *batch, p *pending) {
+	if err := s.writable(); err != nil {
+		p.reply <- outcome{err: err}
+		return
+	}
+	e := p.cmd.Entry
+	e.Index = s.reg.LastIndex() + 1
+	e.Time = s.cfg.Now().UTC()
+	if last := s.reg.LastTime(); e.Time.Before(last) {
+		e.Time = last
+	}
+	assign(&e)
+	res, err := s.reg.Apply(e)
+	if err != nil {
+		p.reply <- outcome{err: err}
+		return
+	}
+	rec := &Record{Entry: e, Request: p.cmd.Request, Item: p.cmd.Item}
+	if req := p.cmd.Request; req != nil {
+		if at, ok := s.reqAt[req]; ok {
+			rec.Request, rec.RequestAt = nil, at
+		} else {
+			if len(s.reqAt) > 1024 {
+				clear(s.reqAt)
+			}
+			s.reqAt[req] = e.Index
+		}
+	}
+	data, err := encodeRecord(rec)
+	if err != nil {
+		s.fail(err)
+		p.reply <- outcome{err: fmt.Errorf("%w: %v", ErrUnavailable, err)}
+		return
+	}
+	b.recs = append(b.recs, ledger.Record{Index: e.Index, Data: data})
+	b.waiters = append(b.waiters, p)
+	b.results = append(b.results, outcome{res: res, entry: e})
+}
+
+// assign fills in what the sequencer fixes: new intent ids (unless the
+// filer proposed one) and new OVNs.
+func assign(e *registry.Entry) {
+	switch {
+	case e.File != nil:
+		if e.File.Intent == "" {
+			e.File.Intent = registry.IntentID(NewUUID())
+		}
+		e.File.NewOVN = newOVN()
+	case e.Update != nil:
+		e.Update.NewOVN = newOVN()
+	case e.SetState != nil:
+		e.SetState.NewOVN = newOVN()
+	case e.End != nil:
+		e.End.NewOVN = newOVN()
+	}
+}
+
+// newOVN is 128 random bits: an OVN must not be guessable, or a party could
+// present a key for an intent it was never shown.
+func newOVN() registry.OVN {
+	var b [16]byte
+	rand.Read(b[:])
+	return registry.OVN(base64.RawURLEncoding.EncodeToString(b[:]))
+}
+
+// NewUUID returns a random (version 4) UUID.
+func NewUUID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// commit is the committer goroutine.
+func (s *Service) commit() {
+	defer close(s.done)
+	for b := range s.commits {
+		if len(b.recs) > 0 {
+			err := s.writable()
+			if err == nil {
+				err = s.store.Append(context.Background(), b.recs)
+				if err != nil {
+					s.fail(err)
+				}
+			}
+			for i, p := range b.waiters {
+				o := b.results[i]
+				if err != nil {
+					o = outcome{err: fmt.Errorf("%w: making the entry durable: %v", ErrUnavailable, err)}
+				} else {
+					s.alerts.add(o.res.Alerts)
+				}
+				p.reply <- o
+			}
+			if err != nil {
+				continue
+			}
+		}
+		if b.snapshot != nil {
+			if err := s.store.SaveSnapshot(context.Background(), b.snapAt, b.snapshot); err != nil {
+				s.cfg.Logger.Error("saving snapshot", "index", b.snapAt, "err", err)
+			} else {
+				s.cfg.Logger.Info("snapshot saved", "index", b.snapAt, "bytes", len(b.snapshot))
+			}
+		}
+	}
+}
+
+func (s *Service) fail(err error) {
+	s.stateMu.Lock()
+	defer s.stateMu.Unlock()
+	if s.failed == nil {
+		s.failed = err
+		s.cfg.Logger.Error("service failed: writes stopped until restart", "err", err)
+	}
+}
+
+// ReplayAll rebuilds a registry from every entry of store, ignoring
+// snapshots: the reference that a start-up from a snapshot must equal.
+func ReplayAll(ctx context.Context, store ledger.Store, cfg registry.Config) (*registry.Registry, error) {
+	reg, err := registry.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	err = store.Read(ctx, 1, func(rec ledger.Record) error {
+		r, err := DecodeRecord(rec.Data)
+		if err != nil {
+			return fmt.Errorf("entry %d: %w", rec.Index, err)
+		}
+		if _, err := reg.Apply(r.Entry); err != nil {
+			return fmt.Errorf("entry %d does not apply: %w", rec.Index, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("service: replaying the log: %w", err)
+	}
+	return reg, nil
+}
