@@ -27,6 +27,12 @@ func (x *Index) Search(q *geo.Volume, sep geo.Separation, fn func(Ref, *geo.Volu
 	})
 }
 
+// term is a cell a query reads, and which kinds of postings (bit 1<<kind).
+type term struct {
+	cell  s2.CellID
+	kinds uint8
+}
+
 // candidates yields, once each, the refs whose postings pass the filter
 // (window, band and bounding cap, widened by sep) under every term the
 // query reads; the caller applies the exact test.
@@ -39,8 +45,7 @@ func (x *Index) candidates(q *geo.Volume, sep geo.Separation, fn func(Ref) bool)
 		clear(x.stamp)
 		x.gen = 1
 	}
-	qs, qe := q.StartNano(), q.EndNano()
-	ws, we := satSub(qs, int64(sep.Time)), satAdd(qe, int64(sep.Time))
+	ws, we := satSub(q.StartNano(), int64(sep.Time)), satAdd(q.EndNano(), int64(sep.Time))
 	qc := q.Bound(sep.Horizontal)
 	qp := qc.Center()
 	f := filter{
@@ -57,38 +62,30 @@ func (x *Index) candidates(q *geo.Volume, sep geo.Separation, fn func(Ref) bool)
 	if b1-b0 > 10*int64(x.cfg.MaxBuckets) {
 		// A window far longer than any stored short one: reading every
 		// bucket costs more than scanning everything.
-		x.scanAll(f, q, sep, fn)
+		x.scanAll(fn)
 		return
 	}
-	sl := float64(x.cfg.AltSlice)
-	s0 := int64(math.Floor(float64(q.AltLo()-sep.Vertical) / sl))
-	s1 := int64(math.Floor(float64(q.AltHi()+sep.Vertical) / sl))
-	bs := x.qbuckets[:0]
-	if x.longTime > 0 {
-		bs = append(bs, longBucket)
-	}
-	for b := b0; b <= b1; b++ {
-		bs = append(bs, b)
-	}
-	ss := x.qslices[:0]
-	if x.longAlt > 0 {
-		ss = append(ss, longSlice)
-	}
-	for s := s0; s <= s1; s++ {
-		ss = append(ss, s)
-	}
-	x.qbuckets, x.qslices = bs, ss
-
-	cells := x.covering(qc)
-	terms := x.queryTerms(cells)
+	terms := x.queryTerms(x.covering(qc))
 	if terms == nil {
-		x.scanAll(f, q, sep, fn)
+		x.scanAll(fn)
 		return
 	}
 	for _, t := range terms {
-		for _, b := range bs {
-			for _, s := range ss {
-				if !x.scan(termKey(t.cell, t.kind, b, s), f, q, sep, fn) {
+		e := x.cells[t.cell]
+		if e == nil {
+			continue
+		}
+		for kind := range 2 {
+			if t.kinds&(1<<kind) == 0 {
+				continue
+			}
+			bs := e.kinds[kind]
+			if len(bs) > 0 && bs[0].b == longBucket && !x.scan(bs[0].postings, &f, fn) {
+				return
+			}
+			i, _ := slices.BinarySearchFunc(bs, b0, cmpBucket)
+			for ; i < len(bs) && bs[i].b <= b1; i++ {
+				if !x.scan(bs[i].postings, &f, fn) {
 					return
 				}
 			}
@@ -96,20 +93,19 @@ func (x *Index) candidates(q *geo.Volume, sep geo.Separation, fn func(Ref) bool)
 	}
 }
 
-type term struct {
-	cell s2.CellID
-	kind uint64
-}
-
-// queryTerms lists the terms a query with these cells reads (see the
-// package doc), without duplicates.
+// queryTerms lists the cells a query with these cells reads and which
+// kinds of postings (see the package doc), or nil if it should rather
+// scan everything.
 func (x *Index) queryTerms(cells []s2.CellID) []term {
 	terms := x.qterms[:0]
-	add := func(c s2.CellID, kind uint64) {
-		t := term{c, kind}
-		if !slices.Contains(terms, t) {
-			terms = append(terms, t)
+	add := func(c s2.CellID, kind int) {
+		for i := range terms {
+			if terms[i].cell == c {
+				terms[i].kinds |= 1 << kind
+				return
+			}
 		}
+		terms = append(terms, term{c, 1 << kind})
 	}
 	step, depth := x.cfg.LevelStep, x.cfg.AncestorDepth
 	for _, c := range cells {
@@ -129,7 +125,7 @@ func (x *Index) queryTerms(cells []s2.CellID) []term {
 			a := l - depth
 			if a-lq > maxDescend {
 				x.qterms = terms[:0]
-				return nil // too many: the caller scans everything
+				return nil
 			}
 			for d, end := c.ChildBeginAtLevel(a), c.ChildEndAtLevel(a); d != end; d = d.Next() {
 				add(d, kindAncestor)
@@ -155,9 +151,9 @@ func (x *Index) anyIn(lo, hi int) bool {
 	return false
 }
 
-// scanAll yields every stored volume that passes f: the fallback for a
-// query far larger than the stored volumes.
-func (x *Index) scanAll(f filter, q *geo.Volume, sep geo.Separation, fn func(Ref) bool) {
+// scanAll yields every stored volume: the fallback for a query far larger
+// (in space or time) than the stored volumes.
+func (x *Index) scanAll(fn func(Ref) bool) {
 	for r, v := range x.vols {
 		if v != nil && !fn(Ref(r)) {
 			return
@@ -172,10 +168,11 @@ type filter struct {
 	radius     float32
 }
 
-// scan yields the postings under key that pass f and were not yet seen in
-// this search. It returns false if fn asked to stop.
-func (x *Index) scan(key uint64, f filter, q *geo.Volume, sep geo.Separation, fn func(Ref) bool) bool {
-	for _, p := range x.terms[key] {
+// scan yields the postings that pass f and were not yet seen in this
+// search. It returns false if fn asked to stop.
+func (x *Index) scan(list []posting, f *filter, fn func(Ref) bool) bool {
+	for i := range list {
+		p := &list[i]
 		if p.start > f.end || f.start > p.end || // > not >=: saturated ends may be equal
 			p.lo > f.hi || f.lo > p.hi {
 			continue

@@ -6,12 +6,16 @@ import (
 	"strconv"
 	"time"
 	"unicode/utf8"
+
+	"github.com/deconflict/deconflict/geo"
 )
 
-// Apply decides e and, if it is accepted, changes the state. A refused or
-// invalid entry changes nothing (but time: intents that have ended by
-// e.Time are ended first). Entries must come in index order, each at or
-// after the time of the one before.
+// Apply decides e and, if it is accepted, changes the state: the change
+// itself, then the ending of the intents whose last volume ended by e.Time.
+// A refused or invalid entry changes nothing at all, so that replaying the
+// log (which holds accepted entries only) rebuilds the same state.
+// Entries must come in index order, each at or after the time of the one
+// before.
 func (r *Registry) Apply(e Entry) (Result, error) {
 	if e.Index != r.last+1 {
 		return Result{}, invalid("entry index %d does not follow %d", e.Index, r.last)
@@ -19,11 +23,13 @@ func (r *Registry) Apply(e Entry) (Result, error) {
 	if e.Time.Before(r.lastTime) {
 		return Result{}, invalid("entry time %s is before the last entry's %s", e.Time.Format(time.RFC3339Nano), r.lastTime.Format(time.RFC3339Nano))
 	}
-	r.expire(e.Time)
+	// Deciding already treats intents that ended by e.Time as ended, so
+	// ending them after the change is the same as before it.
 	res, err := r.decide(&e, true)
 	if err != nil {
 		return Result{}, err
 	}
+	r.expire(e.Time)
 	r.last, r.lastTime = e.Index, e.Time
 	return res, nil
 }
@@ -86,8 +92,8 @@ func (e *Entry) checkShape() error {
 	if !ok || n != 1 {
 		return invalid("entry of kind %s must hold exactly that command", e.Kind)
 	}
-	if e.Time.IsZero() {
-		return invalid("entry has no time")
+	if y := e.Time.Year(); y < geo.MinYear || y > geo.MaxYear {
+		return invalid("entry time %s is outside the years %d to %d", e.Time.Format(time.RFC3339), geo.MinYear, geo.MaxYear)
 	}
 	return nil
 }

@@ -4,8 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"runtime"
 	"slices"
+	"sync"
 	"time"
+
+	"github.com/deconflict/deconflict/geo"
 )
 
 // snapshotVersion is the version of the snapshot encoding.
@@ -37,14 +41,34 @@ func (r *Registry) Snapshot() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// restoring is the decoding form of snapshot: volumes as specs, built
+// into volumes afterwards, in parallel.
+type restoring struct {
+	Version  int              `json:"version"`
+	Last     uint64           `json:"last"`
+	LastTime time.Time        `json:"last_time"`
+	Parties  []*Party         `json:"parties"`
+	Intents  []*restoreIntent `json:"intents"`
+}
+
+type restoreIntent struct {
+	Intent
+	Volumes []geo.VolumeSpec `json:"volumes"`
+}
+
 // Restore replaces the state with the one encoded in b by Snapshot. On
 // error the state is unchanged.
 func (r *Registry) Restore(b []byte) error {
-	var s snapshot
+	var rs restoring
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&s); err != nil {
+	if err := dec.Decode(&rs); err != nil {
 		return fmt.Errorf("registry: decoding snapshot: %w", err)
+	}
+	s := snapshot{Version: rs.Version, Last: rs.Last, LastTime: rs.LastTime, Parties: rs.Parties}
+	s.Intents = make([]*Intent, len(rs.Intents))
+	if err := buildVolumes(rs.Intents, s.Intents); err != nil {
+		return err
 	}
 	if s.Version != snapshotVersion {
 		return fmt.Errorf("registry: snapshot version %d, want %d", s.Version, snapshotVersion)
@@ -70,5 +94,44 @@ func (r *Registry) Restore(b []byte) error {
 		}
 	}
 	*r = *n
+	return nil
+}
+
+// buildVolumes makes the intents of a snapshot, validating their volumes
+// on every core.
+func buildVolumes(in []*restoreIntent, out []*Intent) error {
+	workers := runtime.GOMAXPROCS(0)
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(in); i += workers {
+				ri := in[i]
+				if ri == nil {
+					errs[w] = fmt.Errorf("registry: snapshot has a missing intent")
+					return
+				}
+				it := ri.Intent
+				it.Volumes = make([]*geo.Volume, len(ri.Volumes))
+				for k, spec := range ri.Volumes {
+					v, err := geo.NewVolume(spec, geo.NoLimits)
+					if err != nil {
+						errs[w] = fmt.Errorf("registry: snapshot intent %s: %w", it.ID, err)
+						return
+					}
+					it.Volumes[k] = v
+				}
+				out[i] = &it
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
 	return nil
 }

@@ -22,6 +22,8 @@ type Problem struct {
 	Detail   string       `json:"detail,omitempty"`
 	Instance string       `json:"instance,omitempty"`
 	Intents  []IntentView `json:"intents,omitempty"`
+
+	retryAfter string // Retry-After header, for 429
 }
 
 func (p *Problem) Error() string {
@@ -100,6 +102,9 @@ func (s *Server) problemFor(caller registry.PartyID, err error) *Problem {
 
 func writeProblem(w http.ResponseWriter, p *Problem) {
 	w.Header().Set("Content-Type", "application/problem+json")
+	if p.retryAfter != "" {
+		w.Header().Set("Retry-After", p.retryAfter)
+	}
 	w.WriteHeader(p.Status)
 	json.NewEncoder(w).Encode(p)
 }

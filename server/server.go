@@ -38,14 +38,22 @@ type Config struct {
 	MaxBody int64
 	// MaxBatch is the most intents in one batch request (default DefaultMaxBatch).
 	MaxBatch int
-	Logger   *slog.Logger
-	Now      func() time.Time
+	// RateLimit is how many authenticated requests per second each party
+	// may make on average, RateBurst how many at once (defaults
+	// DefaultRateLimit, DefaultRateBurst; a negative RateLimit disables it).
+	RateLimit float64
+	RateBurst int
+	Logger    *slog.Logger
+	Now       func() time.Time
 }
 
 // Defaults for Config.
 const (
 	DefaultMaxBody  = 1 << 20
 	DefaultMaxBatch = 1000
+
+	DefaultRateLimit = 2000
+	DefaultRateBurst = 4000
 )
 
 // Server serves the API. It is safe for concurrent use.
@@ -58,6 +66,7 @@ type Server struct {
 	routes   []route
 
 	metrics *metrics
+	limiter *limiter
 }
 
 type route struct {
@@ -89,13 +98,20 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MaxBatch == 0 {
 		cfg.MaxBatch = DefaultMaxBatch
 	}
+	if cfg.RateLimit == 0 {
+		cfg.RateLimit = DefaultRateLimit
+	}
+	if cfg.RateBurst == 0 {
+		cfg.RateBurst = DefaultRateBurst
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &Server{cfg: cfg, svc: cfg.Service, log: cfg.Logger, mux: http.NewServeMux(), metrics: newMetrics()}
+	s := &Server{cfg: cfg, svc: cfg.Service, log: cfg.Logger, mux: http.NewServeMux(), metrics: newMetrics(),
+		limiter: newLimiter(cfg.RateLimit, cfg.RateBurst)}
 	v, err := auth.NewVerifier(auth.VerifierConfig{Audience: cfg.Audience, Keys: s.partyKey})
 	if err != nil {
 		return nil, err
@@ -196,6 +212,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, rt route, c *call
 		return err
 	}
 	c.party, c.body = registry.PartyID(party), body
+	if ok, retry := s.limiter.allow(c.party, s.cfg.Now()); !ok {
+		return rateLimited(retry)
+	}
 	c.req = &service.Request{Method: r.Method, Path: r.URL.RequestURI(), Token: token, Body: body}
 	return rt.h(w, r, c)
 }

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/deconflict/deconflict/geo"
-	"github.com/deconflict/deconflict/index"
 	"github.com/deconflict/deconflict/registry"
 	"github.com/deconflict/deconflict/workload"
 )
@@ -44,7 +43,18 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	if *n > 0 && *n < len(intents) {
 		intents = intents[:*n]
 	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+	}
 	if *durable || *overHTTP {
+		defer pprof.StopCPUProfile()
 		sb := &svcBench{e: e, intents: intents, clients: *clients, batch: *batch, http: *overHTTP, dir: *dir}
 		if err := sb.run(ctx); err != nil {
 			return err
@@ -55,16 +65,6 @@ func runBench(ctx context.Context, e *env, args []string) error {
 			}
 		}
 		return nil
-	}
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
 	}
 	res, err := benchEngine(ctx, e, intents)
 	pprof.StopCPUProfile()
@@ -134,11 +134,7 @@ type benchResult struct {
 // benchEngine files every intent in order into a registry in detect mode
 // and measures Apply (check + apply) per intent.
 func benchEngine(ctx context.Context, e *env, intents []workload.Intent) (*benchResult, error) {
-	ic := index.Config{}
-	var alt float64
-	fmt.Sscanf(os.Getenv("IDXCFG"), "%d %d %d %d %f", &ic.LevelStep, &ic.AncestorDepth, &ic.MaxLevel, &ic.MaxBuckets, &alt)
-	ic.AltSlice = geo.Meters(alt)
-	reg, err := registry.New(registry.Config{Policy: registry.PolicyDetect, Index: ic})
+	reg, err := registry.New(registry.Config{Policy: registry.PolicyDetect})
 	if err != nil {
 		return nil, err
 	}
