@@ -59,7 +59,7 @@ func destination(lat, lng, bearing, d float64) (float64, float64) {
 var places = [][2]float64{{0, 180}, {0, -179.99}, {89.9, 0}, {-90, 0}, {0, 0}, {35, 40}, {35.26, 45}}
 
 func TestSearchMatchesBruteForce(t *testing.T) {
-	for _, cfg := range []Config{{}, {LevelStep: 1, BucketSize: 10 * time.Minute, MaxBuckets: 2}, {LevelStep: 5, MaxLevel: 12}} {
+	for _, cfg := range []Config{{}, {LevelStep: 1, BucketSize: 10 * time.Minute, MaxBuckets: 2}, {LevelStep: 5, MaxLevel: 12, Coarsen: 4}} {
 		t.Run(fmt.Sprintf("%+v", cfg), func(t *testing.T) {
 			r := rand.New(rand.NewPCG(1, uint64(cfg.LevelStep)))
 			x, err := New(cfg)

@@ -92,7 +92,7 @@ func (e *Entry) checkShape() error {
 	if !ok || n != 1 {
 		return invalid("entry of kind %s must hold exactly that command", e.Kind)
 	}
-	if y := e.Time.Year(); y < geo.MinYear || y > geo.MaxYear {
+	if y := e.Time.UTC().Year(); y < geo.MinYear || y > geo.MaxYear {
 		return invalid("entry time %s is outside the years %d to %d", e.Time.Format(time.RFC3339), geo.MinYear, geo.MaxYear)
 	}
 	return nil
@@ -153,6 +153,9 @@ func (r *Registry) update(e *Entry, commit bool) (Result, error) {
 	state := u.State
 	if state == "" {
 		state = old.State
+	}
+	if state != old.State && !slices.Contains(transitions[old.State], state) {
+		return Result{}, invalid("intent %s cannot go from %s to %q (allowed: %v)", old.ID, old.State, state, transitions[old.State])
 	}
 	it := &Intent{
 		ID: old.ID, Owner: old.Owner, Priority: u.Priority, State: state, Volumes: u.Volumes,

@@ -597,6 +597,18 @@ func TestRules(t *testing.T) {
 			entry: at(2*h, "bravo", file("b1", 0, nil, window(90*m, 3*h))), wantErr: registry.ErrMissingKey, wantRefused: ids("a1"),
 		},
 		{
+			name:  "auto end/a refused entry after an intent's end changes nothing",
+			setup: []step{a1},
+			entry: at(3*h, "bravo", end("b9", "b9-v1", "b9-v2")), wantErr: registry.ErrNotFound,
+			// The runner checks that the snapshot, a1 included, is unchanged.
+		},
+		{
+			name:  "auto end/an accepted entry ends the intents whose time is up, after its change",
+			setup: []step{a1},
+			entry: at(3*h, "root", addParty("delta", registry.RoleMember)),
+			check: intentIs("a1", registry.StateEnded, "a1-v1"),
+		},
+		{
 			name:  "auto end/an intent ended by time cannot be updated",
 			setup: []step{a1, at(2*h, "bravo", file("b9", 0, nil, window(2*h, 3*h)))},
 			entry: at(2*h+1*m, "alpha", update("a1", "a1-v1", "a1-v2", 10, nil, window(2*h, 3*h))), wantErr: registry.ErrInvalid,
@@ -756,6 +768,19 @@ func TestRules(t *testing.T) {
 			name:  "entry/the same time as the last entry's is fine",
 			setup: []step{at(5*m, "alpha", file("a1", 10, nil, std(0)))},
 			entry: at(5*m, "bravo", file("b1", 0, nil, far())),
+		},
+		{
+			name:  "entry/a time after the year 2200 is invalid",
+			entry: at(time.Date(2201, 1, 1, 0, 0, 0, 0, time.UTC).Sub(t0), "root", addParty("delta", registry.RoleMember)), wantErr: registry.ErrInvalid,
+		},
+		{
+			name:  "entry/a time in the year 2200 is fine",
+			entry: at(time.Date(2200, 12, 31, 23, 59, 59, 0, time.UTC).Sub(t0), "root", addParty("delta", registry.RoleMember)),
+		},
+		{
+			name:  "entry/a time before 1970 is invalid",
+			empty: true,
+			entry: at(0, "root", addParty("root", registry.RoleAuthority)).with(func(e *registry.Entry) { e.Time = time.Date(1969, 12, 31, 0, 0, 0, 0, time.UTC) }), wantErr: registry.ErrInvalid,
 		},
 		{
 			name:  "entry/no time is invalid",
@@ -975,24 +1000,7 @@ func runRuleCase(t *testing.T, tc ruleCase) {
 		if reg.LastIndex() != e.Index || !reg.LastTime().Equal(e.Time) {
 			t.Errorf("after Apply: last %d at %v, want %d at %v", reg.LastIndex(), reg.LastTime(), e.Index, e.Time)
 		}
-		if diff := cmp.Diff(tc.wantConflicts, conflictIDs(res.Conflicts), cmpopts.EquateEmpty()); diff != "" {
-			t.Errorf("conflicts (-want +got):\n%s", diff)
-		}
-		want := slices.Clone(tc.wantAlerts)
-		for i := range want {
-			if want[i].ID == "" {
-				want[i].ID = strconv.FormatUint(e.Index, 10) + "-" + strconv.Itoa(i+1)
-			}
-			if want[i].Entry == 0 {
-				want[i].Entry = e.Index
-			}
-			if want[i].Time.IsZero() {
-				want[i].Time = e.Time
-			}
-		}
-		if diff := cmp.Diff(want, res.Alerts, cmpopts.EquateEmpty()); diff != "" {
-			t.Errorf("alerts (-want +got):\n%s", diff)
-		}
+		checkAccepted(t, tc, e, res)
 	} else {
 		if !errors.Is(err, tc.wantErr) {
 			t.Fatalf("Apply: %v, want %v", err, tc.wantErr)
@@ -1007,30 +1015,60 @@ func runRuleCase(t *testing.T, tc ruleCase) {
 			t.Errorf("a refused Apply returned a result: %+v", res)
 		}
 	}
+	checkRefusal(t, tc, err)
+	if tc.check != nil {
+		tc.check(t, reg, res)
+	}
+}
 
+// checkAccepted compares the result of an accepted entry e with the case's.
+func checkAccepted(t *testing.T, tc ruleCase, e registry.Entry, res registry.Result) {
+	t.Helper()
+	if diff := cmp.Diff(tc.wantConflicts, conflictIDs(res.Conflicts), cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("conflicts (-want +got):\n%s", diff)
+	}
+	want := slices.Clone(tc.wantAlerts)
+	for i := range want {
+		if want[i].ID == "" {
+			want[i].ID = strconv.FormatUint(e.Index, 10) + "-" + strconv.Itoa(i+1)
+		}
+		if want[i].Entry == 0 {
+			want[i].Entry = e.Index
+		}
+		if want[i].Time.IsZero() {
+			want[i].Time = e.Time
+		}
+	}
+	if diff := cmp.Diff(want, res.Alerts, cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("alerts (-want +got):\n%s", diff)
+	}
+}
+
+// checkRefusal checks that err is a *RefusalError exactly when the case
+// expects a refusal by a conflict rule, and that it lists the right intents.
+func checkRefusal(t *testing.T, tc ruleCase, err error) {
+	t.Helper()
 	var re *registry.RefusalError
 	isRefusal := errors.As(err, &re)
 	if refusal := errors.Is(tc.wantErr, registry.ErrMissingKey) || errors.Is(tc.wantErr, registry.ErrConflict); refusal != isRefusal {
 		t.Fatalf("Apply: %v (%T); a *RefusalError: %v, want %v", err, err, isRefusal, refusal)
 	}
-	if isRefusal {
-		if re.Reason != tc.wantErr {
-			t.Errorf("refusal reason %v, want %v", re.Reason, tc.wantErr)
-		}
-		if diff := cmp.Diff(tc.wantRefused, conflictIDs(re.Intents)); diff != "" {
-			t.Errorf("refused for (-want +got):\n%s", diff)
-		}
-		for _, c := range re.Intents {
-			if len(c.Pairs) == 0 {
-				t.Errorf("refusal lists %s without the volumes that conflict", c.Intent.ID)
-			}
-			if !strings.Contains(err.Error(), string(c.Intent.ID)) {
-				t.Errorf("refusal message %q does not name %s", err, c.Intent.ID)
-			}
-		}
+	if !isRefusal {
+		return
 	}
-	if tc.check != nil {
-		tc.check(t, reg, res)
+	if re.Reason != tc.wantErr {
+		t.Errorf("refusal reason %v, want %v", re.Reason, tc.wantErr)
+	}
+	if diff := cmp.Diff(tc.wantRefused, conflictIDs(re.Intents)); diff != "" {
+		t.Errorf("refused for (-want +got):\n%s", diff)
+	}
+	for _, c := range re.Intents {
+		if len(c.Pairs) == 0 {
+			t.Errorf("refusal lists %s without the volumes that conflict", c.Intent.ID)
+		}
+		if !strings.Contains(err.Error(), string(c.Intent.ID)) {
+			t.Errorf("refusal message %q does not name %s", err, c.Intent.ID)
+		}
 	}
 }
 
