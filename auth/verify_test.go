@@ -91,6 +91,8 @@ func TestVerify(t *testing.T) {
 		{name: "jti too long", token: signedClaims(map[string]any{"jti": long}), want: "bad jti claim"},
 		{name: "jti a number", token: signedClaims(map[string]any{"jti": 12}), want: "bad jti claim"},
 		{name: "bsh a number", token: signedClaims(map[string]any{"bsh": 12}), body: body, want: "bad bsh claim"},
+		{name: "bsh null", token: craft(edHeader, strings.Replace(claimsJSON(nil), `"exp":`, `"bsh":null,"exp":`, 1), edSigner("alice")), want: "bad bsh claim"},
+		{name: "typ null", token: craft(`{"alg":"EdDSA","typ":null}`, claimsJSON(nil), edSigner("alice")), want: "bad typ header"},
 
 		// Claims: values.
 		{name: "wrong audience", token: signedClaims(map[string]any{"aud": "other.service"}), want: "wrong audience"},
@@ -136,6 +138,9 @@ func TestVerify(t *testing.T) {
 			checkRefusal(t, err, tt.token, tt.want)
 			if tt.cause != nil && !errors.Is(err, tt.cause) {
 				t.Errorf("error does not wrap %v", tt.cause)
+			}
+			if want := "unauthenticated: " + tt.want; err.Error() != want {
+				t.Errorf("error text %q, want %q (a cause is not for clients)", err, want)
 			}
 			if party != "" {
 				t.Errorf("party = %q on refusal", party)
@@ -186,8 +191,9 @@ func TestVerifySize(t *testing.T) {
 	tokenWithPad := func(n int) string {
 		return signedClaims(map[string]any{"pad": strings.Repeat("p", n)})
 	}
-	// Find the largest token of at most MaxTokenSize bytes.
-	n := 0
+	// Find the largest token of at most MaxTokenSize bytes: base64 makes
+	// 4 characters of 3 bytes, so start a little below the estimate.
+	n := (MaxTokenSize-len(tokenWithPad(0)))*3/4 - 8
 	for len(tokenWithPad(n+1)) <= MaxTokenSize {
 		n++
 	}

@@ -30,6 +30,7 @@ func (r *Registry) Apply(e Entry) (Result, error) {
 		return Result{}, err
 	}
 	r.expire(e.Time)
+	r.keepAlerts(res.Alerts)
 	r.last, r.lastTime = e.Index, e.Time
 	return res, nil
 }

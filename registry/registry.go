@@ -54,6 +54,8 @@ type Registry struct {
 
 	expiry expiryHeap // live intents by end time
 
+	alerts map[PartyID][]Alert // sent to each party, oldest first, at most MaxAlerts
+
 	last     uint64    // index of the last applied entry
 	lastTime time.Time // its time
 
@@ -84,6 +86,7 @@ func New(cfg Config) (*Registry, error) {
 		intents: make(map[IntentID]*Intent),
 		idx:     idx,
 		refs:    make(map[IntentID][]index.Ref),
+		alerts:  make(map[PartyID][]Alert),
 		found:   make(map[IntentID]int),
 	}, nil
 }
@@ -120,6 +123,32 @@ func (r *Registry) Intents(fn func(*Intent) bool) {
 		if !fn(it) {
 			return
 		}
+	}
+}
+
+// MaxAlerts is how many alerts the registry keeps per party; older ones
+// are dropped.
+const MaxAlerts = 10_000
+
+// Alerts returns the alerts sent to party by entries after index after,
+// oldest first (at most the last MaxAlerts).
+func (r *Registry) Alerts(party PartyID, after uint64) []Alert {
+	var out []Alert
+	for _, a := range r.alerts[party] {
+		if a.Entry > after {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+func (r *Registry) keepAlerts(as []Alert) {
+	for _, a := range as {
+		l := append(r.alerts[a.To], a)
+		if len(l) > MaxAlerts {
+			l = append([]Alert(nil), l[len(l)-MaxAlerts:]...)
+		}
+		r.alerts[a.To] = l
 	}
 }
 

@@ -23,6 +23,7 @@ type snapshot struct {
 	LastTime time.Time `json:"last_time"`
 	Parties  []*Party  `json:"parties"`
 	Intents  []*Intent `json:"intents"`
+	Alerts   []Alert   `json:"alerts"` // by recipient, then entry order
 }
 
 // Snapshot encodes the whole state. The same state always gives the same
@@ -34,6 +35,10 @@ func (r *Registry) Snapshot() ([]byte, error) {
 		s.Intents = append(s.Intents, it)
 	}
 	slices.SortFunc(s.Intents, func(a, b *Intent) int { return cmpString(a.ID, b.ID) })
+	s.Alerts = []Alert{}
+	for _, p := range s.Parties {
+		s.Alerts = append(s.Alerts, r.alerts[p.ID]...)
+	}
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(&s); err != nil {
 		return nil, fmt.Errorf("registry: encoding snapshot: %w", err)
@@ -49,6 +54,7 @@ type restoring struct {
 	LastTime time.Time        `json:"last_time"`
 	Parties  []*Party         `json:"parties"`
 	Intents  []*restoreIntent `json:"intents"`
+	Alerts   []Alert          `json:"alerts"`
 }
 
 type restoreIntent struct {
@@ -65,7 +71,7 @@ func (r *Registry) Restore(b []byte) error {
 	if err := dec.Decode(&rs); err != nil {
 		return fmt.Errorf("registry: decoding snapshot: %w", err)
 	}
-	s := snapshot{Version: rs.Version, Last: rs.Last, LastTime: rs.LastTime, Parties: rs.Parties}
+	s := snapshot{Version: rs.Version, Last: rs.Last, LastTime: rs.LastTime, Parties: rs.Parties, Alerts: rs.Alerts}
 	s.Intents = make([]*Intent, len(rs.Intents))
 	if err := buildVolumes(rs.Intents, s.Intents); err != nil {
 		return err
@@ -83,6 +89,12 @@ func (r *Registry) Restore(b []byte) error {
 			return fmt.Errorf("registry: snapshot has a missing or repeated party")
 		}
 		n.parties[p.ID] = p
+	}
+	for _, a := range s.Alerts {
+		if n.parties[a.To] == nil {
+			return fmt.Errorf("registry: snapshot has an alert to unknown party %q", a.To)
+		}
+		n.alerts[a.To] = append(n.alerts[a.To], a)
 	}
 	for _, it := range s.Intents {
 		if it == nil || n.intents[it.ID] != nil || len(it.Volumes) == 0 || slices.Contains(it.Volumes, nil) {

@@ -12,6 +12,7 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -342,6 +343,73 @@ func TestRefusals(t *testing.T) {
 			wantStatus: http.StatusConflict, wantType: server.TypeExists,
 		},
 		{
+			name: "state change to ended",
+			setup: func(t *testing.T) (request, func(*testing.T, *reply)) {
+				a := fileAlpha(t, 10, e.vol(e.spot()))
+				return request{as: "alpha", method: "POST", path: intentPath(a.Intent.ID, "/state"),
+					body: server.StateRequest{OVN: a.Intent.OVN, State: registry.StateEnded}}, wantDetail("ended")
+			},
+			wantStatus: http.StatusBadRequest, wantType: server.TypeValidation,
+		},
+		{
+			name: "alerts after a non-number",
+			setup: func(t *testing.T) (request, func(*testing.T, *reply)) {
+				return request{as: "alpha", method: "GET", path: "/v1/alerts?after=yesterday"}, wantDetail("after")
+			},
+			wantStatus: http.StatusBadRequest, wantType: server.TypeValidation,
+		},
+		{
+			name: "authority adds a party",
+			setup: func(t *testing.T) (request, func(*testing.T, *reply)) {
+				pub, _, _ := auth.GenerateKey()
+				return request{as: authority, method: "POST", path: "/v1/parties",
+						body: server.AddPartyRequest{ID: "foxtrot", Name: "Foxtrot", Role: registry.RoleMember, PublicKey: pub}},
+					func(t *testing.T, r *reply) {
+						pv := decodeAs[server.PartyView](t, r)
+						if pv.ID != "foxtrot" || pv.Role != registry.RoleMember || pv.Revoked || !bytes.Equal(pv.PublicKey, pub) {
+							t.Errorf("added party %+v", pv)
+						}
+						var list struct{ Parties []server.PartyView }
+						wantJSON(t, e.do(t, request{as: authority, method: "GET", path: "/v1/parties"}), http.StatusOK, &list)
+						if !slices.ContainsFunc(list.Parties, func(p server.PartyView) bool { return p.ID == "foxtrot" }) {
+							t.Errorf("foxtrot not listed in %+v", list.Parties)
+						}
+					}
+			},
+			wantStatus: http.StatusCreated,
+		},
+		{
+			name: "authority adds an existing party",
+			setup: func(t *testing.T) (request, func(*testing.T, *reply)) {
+				pub, _, _ := auth.GenerateKey()
+				return request{as: authority, method: "POST", path: "/v1/parties",
+					body: server.AddPartyRequest{ID: "alpha", Name: "Alpha again", Role: registry.RoleMember, PublicKey: pub}}, nil
+			},
+			wantStatus: http.StatusConflict, wantType: server.TypeExists,
+		},
+		{
+			name: "authority adds a party with a short key",
+			setup: func(t *testing.T) (request, func(*testing.T, *reply)) {
+				return request{as: authority, method: "POST", path: "/v1/parties",
+					body: server.AddPartyRequest{ID: "golf", Name: "Golf", Role: registry.RoleMember, PublicKey: []byte("short")}}, wantDetail("key")
+			},
+			wantStatus: http.StatusBadRequest, wantType: server.TypeValidation,
+		},
+		{
+			name: "authority revokes an unknown party",
+			setup: func(t *testing.T) (request, func(*testing.T, *reply)) {
+				return request{as: authority, method: "POST", path: "/v1/parties/nobody/revoke"}, nil
+			},
+			wantStatus: http.StatusNotFound, wantType: server.TypeNotFound,
+		},
+		{
+			name: "authority revokes itself",
+			setup: func(t *testing.T) (request, func(*testing.T, *reply)) {
+				return request{as: authority, method: "POST", path: "/v1/parties/authority/revoke"}, nil
+			},
+			wantStatus: http.StatusBadRequest, wantType: server.TypeValidation,
+		},
+		{
 			name: "unknown route",
 			setup: func(t *testing.T) (request, func(*testing.T, *reply)) {
 				return request{as: "alpha", method: "GET", path: "/v1/nothing-here"}, wantDetail("no route")
@@ -507,7 +575,7 @@ func TestAuthFailures(t *testing.T) {
 	body := func() []byte {
 		return bodyOf(t, server.FileRequest{Priority: 1, Volumes: []geo.VolumeSpec{e.vol(e.spot())}})
 	}
-	sign := func(t *testing.T, key []byte, iss, aud string, body []byte, now time.Time) string {
+	sign := func(t *testing.T, key ed25519.PrivateKey, iss, aud string, body []byte, now time.Time) string {
 		tok, err := auth.Sign(key, iss, aud, body, now, time.Minute)
 		if err != nil {
 			t.Fatalf("auth.Sign: %v", err)
@@ -537,7 +605,7 @@ func TestAuthFailures(t *testing.T) {
 		}, "token expired"},
 		{"token issued in the future", func(t *testing.T) ([]byte, string) {
 			b := body()
-			return b, sign(t, e.key("alpha"), "alpha", audience, b, time.Now().Add(10*time.Minute))
+			return b, sign(t, e.key("alpha"), "alpha", audience, b, time.Now().Add(2*time.Minute))
 		}, "token issued in the future"},
 		{"token for another audience", func(t *testing.T) ([]byte, string) {
 			b := body()
@@ -814,6 +882,27 @@ func (e *env) observe(t *testing.T, parties []registry.PartyID) observation {
 	return o
 }
 
+// countAlerts is how many alerts each party has, and the entry of its
+// oldest.
+func countAlerts(m map[registry.PartyID][]registry.Alert) map[registry.PartyID]string {
+	out := map[registry.PartyID]string{}
+	for p, as := range m {
+		if len(as) > 0 {
+			out[p] = fmt.Sprintf("%d alerts, oldest from entry %d", len(as), as[0].Entry)
+		}
+	}
+	return out
+}
+
+// firstLines is the first n lines of s, and how many more there are.
+func firstLines(s string, n int) string {
+	lines := strings.SplitAfter(s, "\n")
+	if len(lines) <= n {
+		return s
+	}
+	return strings.Join(lines[:n], "") + fmt.Sprintf("... (%d more lines)\n", len(lines)-n)
+}
+
 // thenCompare orders by a, then by b.
 func thenCompare(a1, b1, a2, b2 string) int {
 	if c := strings.Compare(a1, b1); c != 0 {
@@ -859,11 +948,12 @@ func TestRestartNoLoss(t *testing.T) {
 				{"intents", before.intents, after.intents},
 				{"lists", before.lists, after.lists},
 				{"conflicts", before.conflicts, after.conflicts},
+				{"alert counts", countAlerts(before.alerts), countAlerts(after.alerts)},
 				{"alerts", before.alerts, after.alerts},
 			} {
 				t.Run(part.name, func(t *testing.T) {
 					if d := cmp.Diff(part.before, part.after); d != "" {
-						t.Errorf("changed by the restart (-before +after):\n%s", d)
+						t.Errorf("changed by the restart (-before +after):\n%s", firstLines(d, 40))
 					}
 				})
 			}
@@ -1106,4 +1196,35 @@ func fileOnce(url string, p registry.PartyID, key ed25519.PrivateKey, fr server.
 		return "", fmt.Errorf("filed %s", b)
 	}
 	return f.Intent.ID, nil
+}
+
+// TestRateLimit checks that a party over its rate is refused with 429
+// and told when to retry, while other parties are not.
+func TestRateLimit(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envConfig{RateLimit: 0.001, RateBurst: 2})
+	e.addMembers(t, "alpha", "bravo")
+	tests := []struct {
+		name       string
+		as         registry.PartyID
+		wantStatus int
+	}{
+		{"first of the burst", "alpha", http.StatusOK},
+		{"second of the burst", "alpha", http.StatusOK},
+		{"over the burst", "alpha", http.StatusTooManyRequests},
+		{"another party", "bravo", http.StatusOK},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := e.do(t, request{as: tc.as, method: "GET", path: "/v1/intents"})
+			if tc.wantStatus == http.StatusOK {
+				wantJSON(t, r, http.StatusOK, nil)
+				return
+			}
+			wantProblem(t, r, tc.wantStatus, server.TypeRateLimited)
+			if secs, err := strconv.Atoi(r.header.Get("Retry-After")); err != nil || secs < 1 {
+				t.Errorf("Retry-After %q, want a number of seconds", r.header.Get("Retry-After"))
+			}
+		})
+	}
 }

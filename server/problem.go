@@ -91,6 +91,9 @@ func (s *Server) problemFor(caller registry.PartyID, err error) *Problem {
 		return &Problem{Type: TypeNotFound, Title: "not found", Status: http.StatusNotFound, Detail: err.Error()}
 	case errors.Is(err, registry.ErrForbidden):
 		return &Problem{Type: TypeForbidden, Title: "forbidden", Status: http.StatusForbidden, Detail: err.Error()}
+	case errors.Is(err, auth.ErrReplayCacheFull):
+		return &Problem{Type: TypeUnavailable, Title: "service unavailable", Status: http.StatusServiceUnavailable,
+			Detail: "too many requests in flight to check for replays; retry later", retryAfter: "5"}
 	case errors.Is(err, auth.ErrUnauthenticated):
 		return &Problem{Type: TypeUnauthenticated, Title: "unauthenticated", Status: http.StatusUnauthorized, Detail: err.Error()}
 	case errors.Is(err, service.ErrUnavailable):
@@ -104,6 +107,9 @@ func writeProblem(w http.ResponseWriter, p *Problem) {
 	w.Header().Set("Content-Type", "application/problem+json")
 	if p.retryAfter != "" {
 		w.Header().Set("Retry-After", p.retryAfter)
+	}
+	if p.Status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="deconflict", error="invalid_token"`)
 	}
 	w.WriteHeader(p.Status)
 	json.NewEncoder(w).Encode(p)

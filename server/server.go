@@ -117,6 +117,16 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.verifier = v
+	// The replay cache lives in memory: refuse again the tokens the log
+	// recorded within their lifetime, as before a restart.
+	now := cfg.Now()
+	if err := cfg.Service.RecentRequests(context.Background(), now.Add(-auth.DefaultMaxTTL-auth.DefaultLeeway), func(r *service.Request) {
+		if err := v.Remember(r.Token, now); err != nil {
+			s.log.Warn("cannot remember a logged token", "err", err)
+		}
+	}); err != nil {
+		return nil, fmt.Errorf("server: reading recent requests from the log: %w", err)
+	}
 	s.routes = []route{
 		{"GET", "/healthz", false, s.healthz},
 		{"GET", "/metrics", false, nil},
@@ -283,5 +293,3 @@ func (m *metrics) observe(route string, status int, d time.Duration) {
 	m.requests.WithLabelValues(route, strconv.Itoa(status)).Inc()
 	m.latency.WithLabelValues(route).Observe(d.Seconds())
 }
-
-var _ = context.Background

@@ -31,7 +31,9 @@ const authority registry.PartyID = "authority"
 
 // envConfig varies the service an env runs.
 type envConfig struct {
-	SnapshotEvery int // service.Config.SnapshotEvery (0: default)
+	SnapshotEvery int     // service.Config.SnapshotEvery (0: default)
+	RateLimit     float64 // server.Config.RateLimit (0: default)
+	RateBurst     int     // server.Config.RateBurst (0: default)
 }
 
 // env is a running deconflict: a Pebble store in a temporary directory,
@@ -80,7 +82,8 @@ func (e *env) open(t *testing.T) {
 		st.Close(ctx)
 		t.Fatalf("service.Open: %v", err)
 	}
-	srv, err := server.New(server.Config{Service: svc, Audience: audience})
+	srv, err := server.New(server.Config{Service: svc, Audience: audience,
+		RateLimit: e.cfg.RateLimit, RateBurst: e.cfg.RateBurst})
 	if err != nil {
 		t.Fatalf("server.New: %v", err)
 	}

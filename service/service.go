@@ -81,8 +81,6 @@ type Service struct {
 	failed  error // set once: writes fail with it
 	closing bool
 
-	alerts *inbox
-
 	// reqAt remembers where a shared (batch) request was logged, so later
 	// items refer to it instead of repeating it. Sequencer only.
 	reqAt map[*Request]uint64
@@ -137,7 +135,6 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 		in:      make(chan *pending, 4096),
 		commits: make(chan *batch, 2),
 		done:    make(chan struct{}),
-		alerts:  newInbox(),
 		reqAt:   make(map[*Request]uint64),
 	}
 	if err := s.recover(ctx); err != nil {
@@ -179,11 +176,10 @@ func (s *Service) recover(ctx context.Context) error {
 		if r.Entry.Index != rec.Index {
 			return fmt.Errorf("entry %d: record says index %d", rec.Index, r.Entry.Index)
 		}
-		res, err := s.reg.Apply(r.Entry)
+		_, err = s.reg.Apply(r.Entry)
 		if err != nil {
 			return fmt.Errorf("entry %d does not apply: %w", rec.Index, err)
 		}
-		s.alerts.add(res.Alerts)
 		n++
 		if s.cfg.Progress != nil && n%10_000 == 0 {
 			s.cfg.Progress(n, total)
@@ -298,9 +294,61 @@ func (s *Service) View(fn func(r *registry.Registry)) {
 	fn(s.reg)
 }
 
-// Alerts returns the alerts sent to party, oldest first, after index after.
+// Alerts returns the alerts sent to party by entries after index after,
+// oldest first.
 func (s *Service) Alerts(party registry.PartyID, after uint64) []registry.Alert {
-	return s.alerts.list(party, after)
+	var out []registry.Alert
+	s.View(func(r *registry.Registry) { out = r.Alerts(party, after) })
+	return out
+}
+
+// RecentRequests calls fn with the signed requests of the entries made at
+// or after since, as the log recorded them: a restarted server uses them to
+// refuse replays of tokens that are still valid.
+func (s *Service) RecentRequests(ctx context.Context, since time.Time, fn func(*Request)) error {
+	errStop := errors.New("stop")
+	timeAt := func(i uint64) (time.Time, error) {
+		var t time.Time
+		err := s.store.Read(ctx, i, func(rec ledger.Record) error {
+			r, err := DecodeRecord(rec.Data)
+			if err != nil {
+				return err
+			}
+			t = r.Entry.Time
+			return errStop
+		})
+		if errors.Is(err, errStop) {
+			err = nil
+		}
+		return t, err
+	}
+	// Entry times never decrease: find the first entry at or after since.
+	lo, hi := uint64(1), s.store.LastIndex()+1
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		t, err := timeAt(mid)
+		if err != nil {
+			return err
+		}
+		if t.Before(since) {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	if lo > s.store.LastIndex() {
+		return nil
+	}
+	return s.store.Read(ctx, lo, func(rec ledger.Record) error {
+		r, err := DecodeRecord(rec.Data)
+		if err != nil {
+			return err
+		}
+		if r.Request != nil {
+			fn(r.Request)
+		}
+		return nil
+	})
 }
 
 // Close stops accepting writes, waits for the entries in flight to become
@@ -448,8 +496,6 @@ func (s *Service) commit() {
 				o := b.results[i]
 				if err != nil {
 					o = outcome{err: fmt.Errorf("%w: making the entry durable: %v", ErrUnavailable, err)}
-				} else {
-					s.alerts.add(o.res.Alerts)
 				}
 				p.reply <- o
 			}

@@ -25,17 +25,19 @@ func truncateValue(db *pebble.DB, key []byte) error {
 	return rewrite(db, key, func(v []byte) []byte { return v[:2] })
 }
 
-// copyNeighbour overwrites the value with the next key's intact value; the
-// checksum covers the index, so this must not verify.
+// copyNeighbour overwrites the value with another key's intact value of the
+// same kind; the checksum covers the index, so this must not verify.
 func copyNeighbour(db *pebble.DB, key []byte) error {
-	idx, _ := parseKey(string(key[:2]), key)
-	other, closer, err := db.Get(indexKey(string(key[:2]), idx-1))
+	prefix := string(key[:2])
+	it, err := db.NewIter(&pebble.IterOptions{LowerBound: []byte(prefix), UpperBound: prefixEnd(prefix)})
 	if err != nil {
 		return err
 	}
-	v := append([]byte(nil), other...)
-	closer.Close()
-	return db.Set(key, v, pebble.Sync)
+	defer it.Close()
+	if !it.SeekLT(key) && !(it.SeekGE(key) && it.Next()) {
+		return errors.New("no other key to copy from")
+	}
+	return db.Set(key, append([]byte(nil), it.Value()...), pebble.Sync)
 }
 
 func deleteKey(db *pebble.DB, key []byte) error { return db.Delete(key, pebble.Sync) }

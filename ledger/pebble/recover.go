@@ -50,7 +50,7 @@ func (s *Store) initVersion() error {
 		return wrapPebble(err, 0)
 	}
 	nonEmpty := it.First()
-	if err := errors.Join(it.Error(), it.Close()); err != nil {
+	if err := closeIter(it, it.Error()); err != nil {
 		return wrapPebble(err, 0)
 	}
 	if nonEmpty {
@@ -78,7 +78,7 @@ func (s *Store) checkTail(truncate bool) (last uint64, dropped int, err error) {
 	b := s.db.NewBatch()
 	defer b.Close()
 	last, err = findValidTail(it, b, truncate)
-	if err = errors.Join(err, it.Close()); err != nil {
+	if err = closeIter(it, err); err != nil {
 		return 0, 0, err
 	}
 	if b.Empty() {

@@ -3,7 +3,6 @@ package pebblestore
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 
@@ -71,7 +70,7 @@ func (s *Store) LatestSnapshot(ctx context.Context) (uint64, []byte, error) {
 		return 0, nil, fmt.Errorf("pebblestore: latest snapshot: %w", err)
 	}
 	index, data, err := latestValid(it)
-	if err = errors.Join(err, it.Close()); err != nil {
+	if err = closeIter(it, err); err != nil {
 		return 0, nil, err
 	}
 	return index, data, nil
@@ -134,7 +133,7 @@ func (s *Store) snapshotIndexes(ctx context.Context) ([]uint64, error) {
 			idx = append(idx, i)
 		}
 	}
-	if err := errors.Join(it.Error(), it.Close()); err != nil {
+	if err := closeIter(it, it.Error()); err != nil {
 		return nil, fmt.Errorf("pebblestore: list snapshots: %w", err)
 	}
 	return idx, nil

@@ -151,7 +151,7 @@ func (s *Store) Read(ctx context.Context, from uint64, fn func(ledger.Record) er
 		return fmt.Errorf("pebblestore: read: %w", wrapPebble(err, from))
 	}
 	err = s.readIter(ctx, it, from, last, fn)
-	return errors.Join(err, it.Close())
+	return closeIter(it, err)
 }
 
 // readIter calls fn for records from..last, which it must find in order.
@@ -242,6 +242,15 @@ func corruptRecord(index uint64, reason string, err error) error {
 func wrapPebble(err error, index uint64) error {
 	if err != nil && pebble.IsCorruptionError(err) {
 		return corruptRecord(index, "pebble reports corruption", err)
+	}
+	return err
+}
+
+// closeIter closes it and returns err, or the error from closing if err is
+// nil.
+func closeIter(it *pebble.Iterator, err error) error {
+	if cerr := it.Close(); err == nil {
+		err = cerr
 	}
 	return err
 }
