@@ -1,104 +1,77 @@
 package registry
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"runtime"
 	"slices"
 	"sync"
-	"time"
 
 	"github.com/deconflict/deconflict/geo"
 )
 
-// snapshotVersion is the version of the snapshot encoding.
-const snapshotVersion = 1
+// snapshotVersion is the version of the snapshot encoding (see snapcodec.go).
+const snapshotVersion = 2
 
-// snapshot is the encoded state: everything but what is derived from it
-// (the index, the expiry queue).
-type snapshot struct {
-	Version  int       `json:"version"`
-	Last     uint64    `json:"last"`
-	LastTime time.Time `json:"last_time"`
-	Parties  []*Party  `json:"parties"`
-	Intents  []*Intent `json:"intents"`
-	Alerts   []Alert   `json:"alerts"` // by recipient, then entry order
-}
-
-// Snapshot encodes the whole state. The same state always gives the same
-// bytes.
-func (r *Registry) Snapshot() ([]byte, error) {
-	s := snapshot{Version: snapshotVersion, Last: r.last, LastTime: r.lastTime, Parties: r.Parties()}
-	s.Intents = make([]*Intent, 0, len(r.intents))
-	for _, it := range r.intents {
-		s.Intents = append(s.Intents, it)
-	}
-	slices.SortFunc(s.Intents, func(a, b *Intent) int { return cmpString(a.ID, b.ID) })
-	s.Alerts = []Alert{}
-	for _, p := range s.Parties {
-		s.Alerts = append(s.Alerts, r.alerts[p.ID]...)
-	}
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(&s); err != nil {
-		return nil, fmt.Errorf("registry: encoding snapshot: %w", err)
-	}
-	return buf.Bytes(), nil
-}
-
-// restoring is the decoding form of snapshot: volumes as specs, built
-// into volumes afterwards, in parallel.
-type restoring struct {
-	Version  int              `json:"version"`
-	Last     uint64           `json:"last"`
-	LastTime time.Time        `json:"last_time"`
-	Parties  []*Party         `json:"parties"`
-	Intents  []*restoreIntent `json:"intents"`
-	Alerts   []Alert          `json:"alerts"`
-}
-
+// restoreIntent is an intent as decoded, its volumes still specs: they are
+// built into volumes afterwards, in parallel.
 type restoreIntent struct {
 	Intent
-	Volumes []geo.VolumeSpec `json:"volumes"`
+	Volumes []geo.VolumeSpec
+}
+
+// Snapshot encodes the whole state but what is derived from it (the index,
+// the expiry queue). The same state always gives the same bytes.
+func (r *Registry) Snapshot() ([]byte, error) {
+	h := snapHeader{Version: snapshotVersion, Last: r.last, LastTime: r.lastTime, Parties: r.Parties(), Alerts: []Alert{}}
+	for _, p := range h.Parties {
+		h.Alerts = append(h.Alerts, r.alerts[p.ID]...)
+	}
+	intents := make([]*Intent, 0, len(r.intents))
+	for _, it := range r.intents {
+		intents = append(intents, it)
+	}
+	slices.SortFunc(intents, func(a, b *Intent) int { return cmpString(a.ID, b.ID) })
+	b, err := encodeSnapshot(h, intents)
+	if err != nil {
+		return nil, fmt.Errorf("registry: encoding snapshot: %w", err)
+	}
+	return b, nil
 }
 
 // Restore replaces the state with the one encoded in b by Snapshot. On
 // error the state is unchanged.
 func (r *Registry) Restore(b []byte) error {
-	var rs restoring
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&rs); err != nil {
+	h, ris, err := decodeSnapshot(b)
+	if err != nil {
 		return fmt.Errorf("registry: decoding snapshot: %w", err)
 	}
-	s := snapshot{Version: rs.Version, Last: rs.Last, LastTime: rs.LastTime, Parties: rs.Parties, Alerts: rs.Alerts}
-	s.Intents = make([]*Intent, len(rs.Intents))
-	if err := buildVolumes(rs.Intents, s.Intents); err != nil {
-		return err
+	if h.Version != snapshotVersion {
+		return fmt.Errorf("registry: snapshot version %d, want %d", h.Version, snapshotVersion)
 	}
-	if s.Version != snapshotVersion {
-		return fmt.Errorf("registry: snapshot version %d, want %d", s.Version, snapshotVersion)
+	intents := make([]*Intent, len(ris))
+	if err := buildVolumes(ris, intents); err != nil {
+		return err
 	}
 	n, err := New(r.cfg)
 	if err != nil {
 		return err
 	}
-	n.last, n.lastTime = s.Last, s.LastTime
-	for _, p := range s.Parties {
+	n.last, n.lastTime = h.Last, h.LastTime
+	for _, p := range h.Parties {
 		if p == nil || n.parties[p.ID] != nil {
 			return fmt.Errorf("registry: snapshot has a missing or repeated party")
 		}
 		n.parties[p.ID] = p
 	}
-	for _, a := range s.Alerts {
+	for _, a := range h.Alerts {
 		if n.parties[a.To] == nil {
 			return fmt.Errorf("registry: snapshot has an alert to unknown party %q", a.To)
 		}
 		n.alerts[a.To] = append(n.alerts[a.To], a)
 	}
-	for _, it := range s.Intents {
-		if it == nil || n.intents[it.ID] != nil || len(it.Volumes) == 0 || slices.Contains(it.Volumes, nil) {
-			return fmt.Errorf("registry: snapshot has a missing, repeated or empty intent")
+	for _, it := range intents {
+		if n.intents[it.ID] != nil || len(it.Volumes) == 0 {
+			return fmt.Errorf("registry: snapshot has a repeated or empty intent")
 		}
 		n.intents[it.ID] = it
 		if it.State != StateEnded {

@@ -47,7 +47,7 @@ type Config struct {
 
 // Defaults for Config.
 const (
-	DefaultSnapshotEvery = 20_000
+	DefaultSnapshotEvery = 10_000
 	DefaultMaxBatch      = 1024
 )
 

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/deconflict/deconflict/geo"
-	"github.com/deconflict/deconflict/index"
 	"github.com/deconflict/deconflict/registry"
 	"github.com/deconflict/deconflict/workload"
 )
@@ -135,9 +134,7 @@ type benchResult struct {
 // benchEngine files every intent in order into a registry in detect mode
 // and measures Apply (check + apply) per intent.
 func benchEngine(ctx context.Context, e *env, intents []workload.Intent) (*benchResult, error) {
-	ic := index.Config{}
-	fmt.Sscanf(os.Getenv("IDXCFG"), "%d %d %d", &ic.Coarsen, &ic.LevelStep, &ic.MaxLevel)
-	reg, err := registry.New(registry.Config{Policy: registry.PolicyDetect, Index: ic})
+	reg, err := registry.New(registry.Config{Policy: registry.PolicyDetect})
 	if err != nil {
 		return nil, err
 	}
