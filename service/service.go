@@ -482,7 +482,10 @@ func NewUUID() string {
 
 // commit is the committer goroutine.
 func (s *Service) commit() {
+	saving := make(chan struct{}, 1) // holds a token while a snapshot is saved
+	var snapWG sync.WaitGroup
 	defer close(s.done)
+	defer snapWG.Wait() // runs before done is closed: Close waits for it
 	for b := range s.commits {
 		if len(b.recs) > 0 {
 			err := s.writable()
@@ -504,10 +507,23 @@ func (s *Service) commit() {
 			}
 		}
 		if b.snapshot != nil {
-			if err := s.store.SaveSnapshot(context.Background(), b.snapAt, b.snapshot); err != nil {
-				s.cfg.Logger.Error("saving snapshot", "index", b.snapAt, "err", err)
-			} else {
-				s.cfg.Logger.Info("snapshot saved", "index", b.snapAt, "bytes", len(b.snapshot))
+			// Its entries are durable now. Save it in the background so
+			// that commits go on meanwhile; skip it if the last one is
+			// still being written.
+			select {
+			case saving <- struct{}{}:
+				snapWG.Add(1)
+				go func(at uint64, data []byte) {
+					defer snapWG.Done()
+					defer func() { <-saving }()
+					if err := s.store.SaveSnapshot(context.Background(), at, data); err != nil {
+						s.cfg.Logger.Error("saving snapshot", "index", at, "err", err)
+					} else {
+						s.cfg.Logger.Info("snapshot saved", "index", at, "bytes", len(data))
+					}
+				}(b.snapAt, b.snapshot)
+			default:
+				s.cfg.Logger.Info("snapshot skipped: the previous one is still being saved", "index", b.snapAt)
 			}
 		}
 	}
