@@ -1,0 +1,120 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/deconflict/deconflict/geo"
+	"github.com/deconflict/deconflict/workload"
+)
+
+// sharedWorkload makes n intents of the shared benchmark workload with its
+// own generator (shared/bench/workload, beside this repository), or skips
+// the test if the generator is not there.
+func sharedWorkload(t *testing.T, n int) []workload.Intent {
+	t.Helper()
+	gen, err := filepath.Abs("../../../shared/bench/workload")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(gen, "main.go")); err != nil {
+		t.Skip("shared/bench/workload is not beside the repository")
+	}
+	cmd := exec.Command("go", "run", ".", "-n", itoa(n), "-parties", "12", "-seed", "1")
+	cmd.Dir = gen
+	cmd.Env = append(os.Environ(), "GOWORK=off")
+	var out, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("running the workload generator: %v\n%s", err, stderr.String())
+	}
+	intents, err := workload.Read(&out, geo.Limits{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(intents) != n {
+		t.Fatalf("generator gave %d intents, want %d", len(intents), n)
+	}
+	return intents
+}
+
+func itoa(n int) string {
+	b := []byte{}
+	for ; n > 0; n /= 10 {
+		b = append([]byte{byte('0' + n%10)}, b...)
+	}
+	return string(b)
+}
+
+// TestBenchEngineMatchesAllPairs files a prefix of the shared workload
+// through the engine and compares every intent's conflict set with the
+// exact all-pairs computation; the baseline's figure for the first 20,000
+// is 26,849 pairs, so the prefix must find conflicts.
+func TestBenchEngineMatchesAllPairs(t *testing.T) {
+	n := 5000
+	if testing.Short() {
+		n = 1000
+	}
+	intents := sharedWorkload(t, n)
+	e := &env{stdout: io.Discard, stderr: io.Discard}
+	res, err := benchEngine(context.Background(), e, intents)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := bruteForceConflicts(context.Background(), intents, nil)
+	pairs := 0
+	for i := range intents {
+		if !slices.Equal(res.conflicts[i], want[i]) {
+			t.Fatalf("intent %s: engine %v, all pairs %v", intents[i].ID, res.conflicts[i], want[i])
+		}
+		pairs += len(want[i])
+	}
+	if pairs == 0 {
+		t.Fatal("no conflicts in the prefix: the test checks nothing")
+	}
+	t.Logf("%d intents, %d conflicting pairs, identical", n, pairs)
+}
+
+// TestBenchDurableHTTP runs the service benchmark over HTTP, one intent
+// per request and in batches, and checks it finds the same pairs.
+func TestBenchDurableHTTP(t *testing.T) {
+	intents := sharedWorkload(t, 600)
+	want := bruteForceConflicts(context.Background(), intents, nil)
+	for _, batch := range []int{0, 50} {
+		var out bytes.Buffer
+		sb := &svcBench{e: &env{stdout: &out, stderr: io.Discard}, intents: intents, clients: 4, batch: batch, http: true, dir: t.TempDir()}
+		if err := sb.run(context.Background()); err != nil {
+			t.Fatalf("batch %d: %v", batch, err)
+		}
+		got, wantPairs := pairSet(intents, sb.conflict), pairSet(intents, want)
+		if !slices.Equal(got, wantPairs) || len(got) == 0 {
+			t.Fatalf("batch %d: %d pairs, want the %d of the all-pairs computation", batch, len(got), len(wantPairs))
+		}
+		if !bytes.Contains(out.Bytes(), []byte("restart (open store, latest snapshot + replay)")) {
+			t.Fatalf("batch %d: no restart figure in:\n%s", batch, out.String())
+		}
+	}
+}
+
+// pairSet lists conflicting pairs as "a b" with a < b, sorted: with
+// concurrent clients a pair may be found by either intent.
+func pairSet(intents []workload.Intent, conflicts [][]string) []string {
+	var out []string
+	for i, cs := range conflicts {
+		for _, c := range cs {
+			a, b := intents[i].ID, c
+			if b < a {
+				a, b = b, a
+			}
+			out = append(out, a+" "+b)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
