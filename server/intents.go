@@ -4,7 +4,8 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
-	"time"
+	"slices"
+	"strings"
 
 	"github.com/deconflict/deconflict/geo"
 	"github.com/deconflict/deconflict/registry"
@@ -358,11 +359,7 @@ func (s *Server) alerts(w http.ResponseWriter, r *http.Request, c *call) error {
 }
 
 func sortViews(vs []IntentView) {
-	for i := 1; i < len(vs); i++ {
-		for j := i; j > 0 && vs[j].ID < vs[j-1].ID; j-- {
-			vs[j], vs[j-1] = vs[j-1], vs[j]
-		}
-	}
+	slices.SortFunc(vs, func(a, b IntentView) int { return strings.Compare(string(a.ID), string(b.ID)) })
 }
 
 func nonNil(vs []IntentView) []IntentView {
@@ -371,5 +368,3 @@ func nonNil(vs []IntentView) []IntentView {
 	}
 	return vs
 }
-
-var _ = time.Now
