@@ -98,7 +98,7 @@ func addClientFlags(fs *flag.FlagSet) *clientFlags {
 		dir:      fs.String("dir", envOr("DECONFLICT_DIR", defaultDir), "data directory to read the config and keys from ($DECONFLICT_DIR)"),
 		server:   fs.String("server", os.Getenv("DECONFLICT_SERVER"), "server address (default: http:// + the config's listen address; $DECONFLICT_SERVER)"),
 		as:       fs.String("as", os.Getenv("DECONFLICT_PARTY"), "the party to act as ($DECONFLICT_PARTY; default: the authority for party commands)"),
-		key:      fs.String("key", "", "the party's private key file (default DIR/keys/PARTY.key)"),
+		key:      fs.String("keyfile", "", "the party's private key file (default DIR/keys/PARTY.key)"),
 		audience: fs.String("audience", "", "the service id (default: from the config)"),
 	}
 }
@@ -110,8 +110,9 @@ func envOr(name, def string) string {
 	return def
 }
 
-// client builds a client from the flags; defaultParty is used if -as is empty.
-func (f *clientFlags) client(defaultParty string) (*client.Client, error) {
+// client builds a client from the flags. With asAuthority, an empty -as
+// means the authority; otherwise -as is required.
+func (f *clientFlags) client(asAuthority bool) (*client.Client, error) {
 	party := *f.as
 	server, audience := *f.server, *f.audience
 	var cfg *dirConfig
@@ -122,14 +123,11 @@ func (f *clientFlags) client(defaultParty string) (*client.Client, error) {
 		}
 		cfg = c
 	}
-	if party == "" {
-		party = defaultParty
-		if party == "" && cfg != nil {
-			party = cfg.Authority
-		}
+	if party == "" && asAuthority && cfg != nil {
+		party = cfg.Authority
 	}
 	if party == "" {
-		return nil, errors.New("say which party to act as with -as")
+		return nil, errors.New("say which party to act as with -as PARTY (or $DECONFLICT_PARTY)")
 	}
 	if server == "" {
 		server = "http://" + cfg.Listen

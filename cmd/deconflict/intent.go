@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -15,15 +16,15 @@ func runIntent(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintln(e.stderr, "usage: deconflict intent file|get|update|activate|end|list [flags]")
 		return errUsage
 	}
-	sub, args := args[0], args[1:]
-	fs := newFlags(e, "intent "+sub, "[flags] [ID]")
+	sub, args := args[0], leadingArgsLast(args[1:])
+	fs := newFlags(e, "intent "+sub, "[ID] [flags]")
 	cf := addClientFlags(fs)
 	var file, keys, ovn, state, id *string
 	var priority *int
 	switch sub {
 	case "file", "update":
 		file = fs.String("f", "", "volumes file: JSON array of volumes, or GeoJSON Feature(Collection)")
-		priority = fs.Int("priority", 0, "priority 0-100")
+		priority = fs.Int("priority", -1, "priority 0-100 (file: default 0; update: default the current one)")
 		state = fs.String("state", "", "accepted (default), activated or contingent (emergency)")
 		keys = fs.String("key", "", "comma-separated OVNs of the conflicting intents you were shown")
 		if sub == "file" {
@@ -41,7 +42,7 @@ func runIntent(ctx context.Context, e *env, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	c, err := cf.client("")
+	c, err := cf.client(false)
 	if err != nil {
 		return err
 	}
@@ -66,16 +67,26 @@ func runIntent(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		f, err := c.File(ctx, server.FileRequest{ID: *id, Priority: *priority, State: registry.State(*state), Volumes: vols, Key: key})
+		f, err := c.File(ctx, server.FileRequest{ID: *id, Priority: max(0, *priority), State: registry.State(*state), Volumes: vols, Key: key})
 		return reportWrite(e, "filed", f, err)
 	case "update":
 		iid, err := arg()
 		if err != nil {
 			return err
 		}
+		if *file == "" || *ovn == "" {
+			return errors.New("intent update needs -ovn CURRENT_OVN and -f VOLUMES_FILE")
+		}
 		vols, err := readVolumes(*file)
 		if err != nil {
 			return err
+		}
+		if *priority < 0 { // keep the current priority
+			cur, err := c.Get(ctx, iid)
+			if err != nil {
+				return err
+			}
+			*priority = cur.Priority
 		}
 		f, err := c.Update(ctx, iid, server.UpdateRequest{OVN: registry.OVN(*ovn), Priority: *priority, State: registry.State(*state), Volumes: vols, Key: key})
 		return reportWrite(e, "updated", f, err)
@@ -84,12 +95,18 @@ func runIntent(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
+		if *ovn == "" {
+			return errors.New("intent activate needs -ovn CURRENT_OVN")
+		}
 		f, err := c.SetState(ctx, iid, registry.OVN(*ovn), registry.StateActivated)
 		return reportWrite(e, "activated", f, err)
 	case "end":
 		iid, err := arg()
 		if err != nil {
 			return err
+		}
+		if *ovn == "" {
+			return errors.New("intent end needs -ovn CURRENT_OVN")
 		}
 		f, err := c.End(ctx, iid, registry.OVN(*ovn))
 		return reportWrite(e, "ended", f, err)
@@ -112,24 +129,43 @@ func runIntent(ctx context.Context, e *env, args []string) error {
 	}
 }
 
+// leadingArgsLast moves arguments before the first flag to the end, so
+// that "intent end ID -ovn X" parses like "intent end -ovn X ID".
+func leadingArgsLast(args []string) []string {
+	i := 0
+	for i < len(args) && !strings.HasPrefix(args[i], "-") {
+		i++
+	}
+	return append(append([]string{}, args[i:]...), args[:i]...)
+}
+
 // reportWrite prints the outcome of a write; a refusal prints what the
-// caller may see of the intents in question.
+// caller may see of the intents in question and how to go on.
 func reportWrite(e *env, verb string, f *server.FiledView, err error) error {
 	var p *server.Problem
 	if errors.As(err, &p) && len(p.Intents) > 0 {
-		fmt.Fprintf(e.stderr, "refused: %s\n", p.Title)
+		fmt.Fprintf(e.stdout, "refused: %s\nyou are shown:\n", p.Title)
+		var ovns []string
 		for _, it := range p.Intents {
-			fmt.Fprintf(e.stderr, "  intent %s of %s, priority %d, %s, ovn %s, %d conflicting volume(s)\n",
-				it.ID, it.Owner, it.Priority, it.State, it.OVN, len(it.Volumes))
+			fmt.Fprintf(e.stdout, "  intent %s of %s, priority %d, %s, ovn %s; its conflicting volume(s):\n",
+				it.ID, it.Owner, it.Priority, it.State, it.OVN)
+			for k, v := range it.Volumes {
+				b, _ := json.Marshal(v)
+				fmt.Fprintf(e.stdout, "    [%d] %s\n", it.Indexes[k], b)
+			}
+			ovns = append(ovns, string(it.OVN))
 		}
-		return err
+		if p.Type == server.TypeMissingKey {
+			fmt.Fprintf(e.stdout, "to file anyway (rules permitting), re-file with: -key %s\n", strings.Join(ovns, ","))
+		}
+		return fmt.Errorf("refused (%s)", strings.TrimPrefix(p.Type, "urn:deconflict:problem:"))
 	}
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "%s intent %s (state %s, ovn %s, entry %d)\n", verb, f.Intent.ID, f.Intent.State, f.Intent.OVN, f.Entry)
 	for _, c := range f.Conflicts {
-		fmt.Fprintf(e.stdout, "  conflicts with %s of %s (priority %d): alerted\n", c.ID, c.Owner, c.Priority)
+		fmt.Fprintf(e.stdout, "  conflicts with %s of %s (priority %d): its owner was alerted\n", c.ID, c.Owner, c.Priority)
 	}
 	return nil
 }

@@ -19,6 +19,9 @@ func main() {
 		if !errors.Is(err, errUsage) {
 			fmt.Fprintln(os.Stderr, "deconflict:", err)
 		}
+		if errors.Is(err, syscall.ECONNREFUSED) {
+			fmt.Fprintln(os.Stderr, "deconflict: is the server running? start it with: deconflict serve -dir DIR")
+		}
 		os.Exit(exitCode(err))
 	}
 }

@@ -55,7 +55,7 @@ func runParty(ctx context.Context, e *env, args []string) error {
 		if *name == "" {
 			*name = *id
 		}
-		c, err := cf.client("")
+		c, err := cf.client(true)
 		if err != nil {
 			return err
 		}
@@ -69,7 +69,7 @@ func runParty(ctx context.Context, e *env, args []string) error {
 		if err := parse(fs, args); err != nil {
 			return err
 		}
-		c, err := cf.client("")
+		c, err := cf.client(true)
 		if err != nil {
 			return err
 		}
@@ -92,7 +92,7 @@ func runParty(ctx context.Context, e *env, args []string) error {
 		if fs.NArg() != 1 {
 			return fmt.Errorf("party revoke needs one party id")
 		}
-		c, err := cf.client("")
+		c, err := cf.client(true)
 		if err != nil {
 			return err
 		}
