@@ -1,0 +1,185 @@
+package service_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/deconflict/deconflict/geo"
+	"github.com/deconflict/deconflict/ledger"
+	"github.com/deconflict/deconflict/registry"
+	"github.com/deconflict/deconflict/service"
+)
+
+// flakyStore fails every Append after the first okAppends.
+type flakyStore struct {
+	ledger.Store
+	okAppends int32
+	n         atomic.Int32
+}
+
+var errDisk = errors.New("disk on fire")
+
+func (f *flakyStore) Append(ctx context.Context, recs []ledger.Record) error {
+	if f.n.Add(1) > f.okAppends {
+		return errDisk
+	}
+	return f.Store.Append(ctx, recs)
+}
+
+var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func party(id string, role registry.Role) service.Command {
+	pub := ed25519.NewKeyFromSeed(bytes.Repeat([]byte(id[:1]), 32)).Public().(ed25519.PublicKey)
+	by := registry.PartyID("root")
+	if role == registry.RoleAuthority {
+		by = ""
+	}
+	return service.Command{Entry: registry.Entry{Party: by, Kind: registry.KindAddParty,
+		AddParty: &registry.AddParty{Party: registry.Party{ID: registry.PartyID(id), Name: id, Role: role, PublicKey: pub}}}}
+}
+
+func fileAt(party string, lng float64) service.Command {
+	v, err := geo.NewVolume(geo.VolumeSpec{Circle: &geo.CircleSpec{Lat: 10, Lng: geo.Degrees(lng), RadiusM: 100},
+		AltLoM: 0, AltHiM: 100, Start: t0.Add(time.Hour), End: t0.Add(2 * time.Hour)}, geo.Limits{})
+	if err != nil {
+		panic(err)
+	}
+	return service.Command{Entry: registry.Entry{Party: registry.PartyID(party), Kind: registry.KindFile,
+		File: &registry.File{Volumes: []*geo.Volume{v}}}}
+}
+
+func open(t *testing.T, st ledger.Store) *service.Service {
+	t.Helper()
+	svc, err := service.Open(context.Background(), service.Config{Store: st, Now: func() time.Time { return t0 }, SnapshotEvery: 25})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc
+}
+
+// TestStoreFailureStopsWrites: once the store fails to make a batch
+// durable, the service refuses every write (its state is ahead of the
+// log), no write answered with success is missing after a restart, and the
+// restarted state equals a replay of the log.
+func TestStoreFailureStopsWrites(t *testing.T) {
+	ctx := context.Background()
+	mem := ledger.NewMemStore()
+	flaky := &flakyStore{Store: mem, okAppends: 40}
+	svc := open(t, flaky)
+	for _, c := range []service.Command{party("root", registry.RoleAuthority), party("alpha", registry.RoleMember), party("bravo", registry.RoleMember)} {
+		if _, _, err := svc.Submit(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var mu sync.Mutex
+	acked := map[registry.IntentID]registry.OVN{}
+	var failed atomic.Int32
+	var wg sync.WaitGroup
+	for w, p := range []string{"alpha", "bravo", "alpha", "bravo"} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 100 {
+				res, _, err := svc.Submit(ctx, fileAt(p, float64(w*100+i)*0.01))
+				if err != nil {
+					if !errors.Is(err, service.ErrUnavailable) {
+						t.Errorf("write failed with %v, want ErrUnavailable", err)
+					}
+					failed.Add(1)
+					continue
+				}
+				mu.Lock()
+				acked[res.Intent.ID] = res.Intent.OVN
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if failed.Load() == 0 || len(acked) == 0 {
+		t.Fatalf("%d writes acknowledged, %d failed: the store failure was not exercised", len(acked), failed.Load())
+	}
+	if _, _, err := svc.Submit(ctx, fileAt("alpha", 170)); !errors.Is(err, service.ErrUnavailable) {
+		t.Fatalf("a write after the failure: %v, want ErrUnavailable", err)
+	}
+	svc.Close(ctx)
+
+	again := open(t, mem)
+	defer again.Close(ctx)
+	again.View(func(r *registry.Registry) {
+		for id, ovn := range acked {
+			it := r.Intent(id)
+			if it == nil || it.OVN != ovn {
+				t.Errorf("acknowledged intent %s is missing or changed after restart", id)
+			}
+		}
+	})
+	scratch, err := service.ReplayAll(ctx, mem, registry.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := scratch.Snapshot()
+	var have []byte
+	again.View(func(r *registry.Registry) { have, _ = r.Snapshot() })
+	if !bytes.Equal(want, have) {
+		t.Fatal("restarted state differs from a replay of the log")
+	}
+	t.Logf("%d acknowledged before the store failed, %d refused; all acknowledged present after restart", len(acked), failed.Load())
+}
+
+// TestSubmitAllSharesRequest: the items of one batch request are logged
+// with the request once, the others referring to it.
+func TestSubmitAllSharesRequest(t *testing.T) {
+	ctx := context.Background()
+	mem := ledger.NewMemStore()
+	svc := open(t, mem)
+	defer svc.Close(ctx)
+	for _, c := range []service.Command{party("root", registry.RoleAuthority), party("alpha", registry.RoleMember)} {
+		if _, _, err := svc.Submit(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	req := &service.Request{Method: "POST", Path: "/v1/intents/batch", Token: "t", Body: []byte(`{"intents":[]}`)}
+	var cmds []service.Command
+	for i := range 5 {
+		c := fileAt("alpha", float64(i))
+		c.Request, c.Item = req, i
+		cmds = append(cmds, c)
+	}
+	for i, o := range svc.SubmitAll(ctx, cmds) {
+		if o.Err != nil {
+			t.Fatalf("item %d: %v", i, o.Err)
+		}
+	}
+	var full, refs int
+	var first uint64
+	err := mem.Read(ctx, 1, func(rec ledger.Record) error {
+		r, err := service.DecodeRecord(rec.Data)
+		if err != nil {
+			return err
+		}
+		switch {
+		case r.Request != nil:
+			full++
+			first = rec.Index
+		case r.RequestAt != 0:
+			if r.RequestAt != first {
+				return fmt.Errorf("entry %d refers to %d, want %d", rec.Index, r.RequestAt, first)
+			}
+			refs++
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if full != 1 || refs != 4 {
+		t.Fatalf("batch logged with %d full requests and %d references, want 1 and 4", full, refs)
+	}
+}
