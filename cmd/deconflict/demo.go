@@ -80,8 +80,9 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintln(e.stdout, "\ndemo complete.")
 		return nil
 	}
-	fmt.Fprintf(e.stdout, "\nthe server keeps running at %s until you press Ctrl-C. Try:\n", addr)
+	fmt.Fprintf(e.stdout, "\nthe server keeps running at %s until you press Ctrl-C (the data directory stays in %s). Try:\n", addr, *dir)
 	fmt.Fprintf(e.stdout, "  go run ./cmd/deconflict intent list -dir %s -server %s -as france\n", *dir, addr)
+	fmt.Fprintf(e.stdout, "  go run ./cmd/deconflict intent get -dir %s -server %s -as france INTENT_ID   (full ids are in intent list)\n", *dir, addr)
 	fmt.Fprintf(e.stdout, "  go run ./cmd/deconflict party list -dir %s -server %s\n", *dir, addr)
 	fmt.Fprintf(e.stdout, "  curl %s/v1/openapi.json\n", addr)
 	<-ctx.Done()
