@@ -127,3 +127,28 @@ func TestIntentCLI(t *testing.T) {
 		t.Error("intent file without -f was accepted")
 	}
 }
+
+func TestReadVolumesForms(t *testing.T) {
+	d := t.TempDir()
+	vol := `{"circle":{"lat":1,"lng":2,"radius_m":100},"alt_lo_m":0,"alt_hi_m":10,"start":"2026-12-01T00:00:00Z","end":"2026-12-01T01:00:00Z"}`
+	for _, tc := range []struct {
+		name, body string
+		want       int
+		bad        bool
+	}{
+		{"array", "[" + vol + "," + vol + "]", 2, false},
+		{"one volume", vol, 1, false},
+		{"wrapped", `{"volumes":[` + vol + `]}`, 1, false},
+		{"unknown field", `[{"colour":"red"}]`, 0, true},
+		{"geojson point", `{"type":"Feature","geometry":{"type":"Point","coordinates":[2,1]},"properties":{"radius_m":100,"alt_lo_m":0,"alt_hi_m":10,"start":"2026-12-01T00:00:00Z","end":"2026-12-01T01:00:00Z"}}`, 1, false},
+		{"geojson hole", `{"type":"Feature","geometry":{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,0]],[[0.1,0.1],[0.2,0.1],[0.2,0.2],[0.1,0.1]]]},"properties":{"alt_lo_m":0,"alt_hi_m":10,"start":"2026-12-01T00:00:00Z","end":"2026-12-01T01:00:00Z"}}`, 0, true},
+		{"empty", "", 0, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			vs, err := readVolumes(writeFile(t, d, tc.name+".json", tc.body))
+			if (err != nil) != tc.bad || len(vs) != tc.want {
+				t.Fatalf("got %d volumes, err %v; want %d, error %v", len(vs), err, tc.want, tc.bad)
+			}
+		})
+	}
+}

@@ -77,6 +77,7 @@ func runParty(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
+		fmt.Fprintf(e.stdout, "%-20s %-10s %-8s %s\n", "ID", "ROLE", "STATUS", "NAME")
 		for _, p := range ps {
 			state := "active"
 			if p.Revoked {

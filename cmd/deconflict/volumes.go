@@ -12,7 +12,7 @@ import (
 )
 
 // readVolumes reads volumes from a file holding either a JSON array of
-// volumes (the API's form), an object {"volumes": [...]}, or GeoJSON: a
+// volumes (the API's form), one volume, an object {"volumes": [...]}, or GeoJSON: a
 // Feature or FeatureCollection whose features are Polygons (first ring;
 // [lng, lat] as GeoJSON has it) or Points with a radius_m property, each
 // with properties alt_lo_m, alt_hi_m, start and end.
@@ -40,12 +40,21 @@ func readVolumes(path string) ([]geo.VolumeSpec, error) {
 	var probe struct {
 		Type    string          `json:"type"`
 		Volumes json.RawMessage `json:"volumes"`
+		Circle  json.RawMessage `json:"circle"`
+		Polygon json.RawMessage `json:"polygon"`
 	}
 	if err := json.Unmarshal(b, &probe); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	switch probe.Type {
 	case "":
+		if probe.Circle != nil || probe.Polygon != nil { // one volume
+			var v geo.VolumeSpec
+			if err := strict(&v); err != nil {
+				return nil, fmt.Errorf("%s: %w", path, err)
+			}
+			return []geo.VolumeSpec{v}, nil
+		}
 		var w struct {
 			Volumes []geo.VolumeSpec `json:"volumes"`
 		}
