@@ -180,10 +180,10 @@ func uuidFor(id string) string { return "00000000-0000-4000-8000-" + fmt.Sprintf
 
 func idFromUUID(id registry.IntentID) string { return "i" + string(id[len(id)-6:]) }
 
-// runSingles gives each of b.clients workers every clients-th intent, in
-// file order, and measures per-intent latency.
-func (b *svcBench) runSingles(ctx context.Context, mode string, file func(context.Context, int, []int) ([]outcomeIDs, error),
-	svc *service.Service, store interface{ Close(context.Context) error }, dir string, regCfg registry.Config, now func() time.Time) error {
+// load runs b.clients workers, each calling work(w, lat) until it returns,
+// with progress on stderr; it returns the elapsed time, per-intent
+// latencies and the first error.
+func (b *svcBench) load(work func(w int, lat []time.Duration, done *atomic.Int64) error) (time.Duration, []time.Duration, error) {
 	n := len(b.intents)
 	lat := make([]time.Duration, n)
 	b.conflict = make([][]string, n)
@@ -195,26 +195,38 @@ func (b *svcBench) runSingles(ctx context.Context, mode string, file func(contex
 	go b.progress(&done, n, start, stop)
 	for w := 0; w < b.clients; w++ {
 		wg.Add(1)
-		go func(w int) {
+		go func() {
 			defer wg.Done()
-			for i := w; i < n; i += b.clients {
-				res, err := file(ctx, w, []int{i})
-				if err != nil {
-					errc <- err
-					return
-				}
-				for _, o := range res {
-					lat[o.idx], b.conflict[o.idx] = o.lat, o.conflicts
-				}
-				done.Add(1)
+			if err := work(w, lat, &done); err != nil {
+				errc <- err
 			}
-		}(w)
+		}()
 	}
 	wg.Wait()
 	close(stop)
 	elapsed := time.Since(start)
 	close(errc)
-	if err := <-errc; err != nil {
+	return elapsed, lat, <-errc
+}
+
+// runSingles gives each of b.clients workers every clients-th intent, in
+// file order, and measures per-intent latency.
+func (b *svcBench) runSingles(ctx context.Context, mode string, file func(context.Context, int, []int) ([]outcomeIDs, error),
+	svc *service.Service, store interface{ Close(context.Context) error }, dir string, regCfg registry.Config, now func() time.Time) error {
+	elapsed, lat, err := b.load(func(w int, lat []time.Duration, done *atomic.Int64) error {
+		for i := w; i < len(b.intents); i += b.clients {
+			res, err := file(ctx, w, []int{i})
+			if err != nil {
+				return err
+			}
+			for _, o := range res {
+				lat[o.idx], b.conflict[o.idx] = o.lat, o.conflicts
+			}
+			done.Add(1)
+		}
+		return nil
+	})
+	if err != nil {
 		return err
 	}
 	b.report(mode, elapsed, lat)
@@ -226,8 +238,6 @@ func (b *svcBench) runSingles(ctx context.Context, mode string, file func(contex
 // file order, b.clients requests in flight.
 func (b *svcBench) runBatches(ctx context.Context, mode string, clients map[string]*client.Client,
 	svc *service.Service, store interface{ Close(context.Context) error }, dir string, regCfg registry.Config, now func() time.Time) error {
-	// Cut the file into windows of batch*parties intents; within a window,
-	// one batch per party.
 	var batches [][]int
 	open := map[string]int{} // party -> index in batches of its open batch
 	for i, it := range b.intents {
@@ -239,58 +249,38 @@ func (b *svcBench) runBatches(ctx context.Context, mode string, clients map[stri
 		}
 		batches[k] = append(batches[k], i)
 	}
-	n := len(b.intents)
-	lat := make([]time.Duration, n)
-	b.conflict = make([][]string, n)
-	var done atomic.Int64
 	var next atomic.Int64
-	var wg sync.WaitGroup
-	errc := make(chan error, b.clients)
-	start := time.Now()
-	stop := make(chan struct{})
-	go b.progress(&done, n, start, stop)
-	for w := 0; w < b.clients; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				k := int(next.Add(1)) - 1
-				if k >= len(batches) {
-					return
-				}
-				items := batches[k]
-				party := b.intents[items[0]].Party
-				reqs := make([]server.FileRequest, len(items))
-				for j, i := range items {
-					reqs[j] = server.FileRequest{ID: uuidFor(b.intents[i].ID), Volumes: specs(b.intents[i])}
-				}
-				t := time.Now()
-				resp, err := clients[party].FileBatch(ctx, reqs)
-				if err != nil {
-					errc <- err
-					return
-				}
-				d := time.Since(t)
-				for j, r := range resp.Results {
-					i := items[j]
-					if r.Filed == nil {
-						errc <- fmt.Errorf("intent %s: %v", b.intents[i].ID, r.Problem)
-						return
-					}
-					lat[i] = d
-					for _, c := range r.Filed.Conflicts {
-						b.conflict[i] = append(b.conflict[i], idFromUUID(c.ID))
-					}
-				}
-				done.Add(int64(len(items)))
+	elapsed, lat, err := b.load(func(w int, lat []time.Duration, done *atomic.Int64) error {
+		for {
+			k := int(next.Add(1)) - 1
+			if k >= len(batches) {
+				return nil
 			}
-		}()
-	}
-	wg.Wait()
-	close(stop)
-	elapsed := time.Since(start)
-	close(errc)
-	if err := <-errc; err != nil {
+			items := batches[k]
+			reqs := make([]server.FileRequest, len(items))
+			for j, i := range items {
+				reqs[j] = server.FileRequest{ID: uuidFor(b.intents[i].ID), Volumes: specs(b.intents[i])}
+			}
+			t := time.Now()
+			resp, err := clients[b.intents[items[0]].Party].FileBatch(ctx, reqs)
+			if err != nil {
+				return err
+			}
+			d := time.Since(t)
+			for j, r := range resp.Results {
+				i := items[j]
+				if r.Filed == nil {
+					return fmt.Errorf("intent %s: %v", b.intents[i].ID, r.Problem)
+				}
+				lat[i] = d
+				for _, c := range r.Filed.Conflicts {
+					b.conflict[i] = append(b.conflict[i], idFromUUID(c.ID))
+				}
+			}
+			done.Add(int64(len(items)))
+		}
+	})
+	if err != nil {
 		return err
 	}
 	b.report(mode+" (latency per request)", elapsed, lat)
