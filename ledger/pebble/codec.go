@@ -10,6 +10,7 @@ import (
 const (
 	recordPrefix   = "r/"
 	snapshotPrefix = "s/"
+	snapListPrefix = "t/" // empty values, one per snapshot: listing them reads no snapshot data
 	versionKey     = "meta/version"
 
 	formatVersion uint32 = 1
@@ -30,6 +31,7 @@ func indexKey(prefix string, index uint64) []byte {
 
 func recordKey(index uint64) []byte   { return indexKey(recordPrefix, index) }
 func snapshotKey(index uint64) []byte { return indexKey(snapshotPrefix, index) }
+func snapListKey(index uint64) []byte { return indexKey(snapListPrefix, index) }
 
 // prefixEnd returns the smallest key greater than every key with prefix;
 // prefixes here end in '/', which has a successor.

