@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"cmp"
 	"container/heap"
 	"fmt"
 	"slices"
@@ -109,7 +110,7 @@ func (r *Registry) Parties() []*Party {
 	for _, p := range r.parties {
 		out = append(out, p)
 	}
-	slices.SortFunc(out, func(a, b *Party) int { return cmpString(a.ID, b.ID) })
+	slices.SortFunc(out, func(a, b *Party) int { return cmp.Compare(a.ID, b.ID) })
 	return out
 }
 
@@ -203,7 +204,7 @@ func (r *Registry) conflicts(owner PartyID, self IntentID, vols []*geo.Volume, a
 			return true
 		})
 	}
-	slices.SortFunc(out, func(a, b Conflict) int { return cmpString(a.Intent.ID, b.Intent.ID) })
+	slices.SortFunc(out, func(a, b Conflict) int { return cmp.Compare(a.Intent.ID, b.Intent.ID) })
 	for i := range out {
 		slices.SortFunc(out[i].Pairs, func(a, b Pair) int {
 			if a.Mine != b.Mine {
@@ -213,16 +214,6 @@ func (r *Registry) conflicts(owner PartyID, self IntentID, vols []*geo.Volume, a
 		})
 	}
 	return out
-}
-
-func cmpString[S ~string](a, b S) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // index adds it's volumes to the index.

@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"cmp"
 	"fmt"
 	"runtime"
 	"slices"
@@ -30,7 +31,7 @@ func (r *Registry) Snapshot() ([]byte, error) {
 	for _, it := range r.intents {
 		intents = append(intents, it)
 	}
-	slices.SortFunc(intents, func(a, b *Intent) int { return cmpString(a.ID, b.ID) })
+	slices.SortFunc(intents, func(a, b *Intent) int { return cmp.Compare(a.ID, b.ID) })
 	b, err := encodeSnapshot(h, intents)
 	if err != nil {
 		return nil, fmt.Errorf("registry: encoding snapshot: %w", err)
