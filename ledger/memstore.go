@@ -6,6 +6,8 @@ import (
 	"context"
 	"slices"
 	"sync"
+
+	"golang.org/x/mod/sumdb/tlog"
 )
 
 // MemStore is a [Store] held in memory, for tests of other packages. Nothing
@@ -47,7 +49,7 @@ func (m *MemStore) Append(ctx context.Context, recs []Record) error {
 		return err
 	}
 	for _, r := range recs {
-		m.recs = append(m.recs, Record{Index: r.Index, Data: bytes.Clone(r.Data)})
+		m.recs = append(m.recs, Record{Index: r.Index, Data: bytes.Clone(r.Data), Hashes: slices.Clone(r.Hashes)})
 	}
 	return nil
 }
@@ -83,6 +85,29 @@ func (m *MemStore) Read(ctx context.Context, from uint64, fn func(Record) error)
 			return err
 		}
 		if err := fn(Record{Index: r.Index, Data: bytes.Clone(r.Data)}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ReadHashes implements [Store.ReadHashes].
+func (m *MemStore) ReadHashes(ctx context.Context, fn func(uint64, []tlog.Hash) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return ErrClosed
+	}
+	recs := m.recs
+	m.mu.Unlock()
+	for _, r := range recs {
+		if len(r.Hashes) == 0 {
+			continue
+		}
+		if err := fn(r.Index, slices.Clone(r.Hashes)); err != nil {
 			return err
 		}
 	}

@@ -4,14 +4,20 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"golang.org/x/mod/sumdb/tlog"
 )
 
 // Record is one log entry: its index and its bytes.
 type Record struct {
 	// Index is the record's position in the log, starting at 1.
 	Index uint64
-	// Data is the entry, opaque to the ledger. It may be empty.
+	// Data is the entry, opaque to the store. It may be empty.
 	Data []byte
+	// Hashes are the Merkle tree hashes this record completes, as
+	// [Tree.Add] returns them; stored in the same durable batch as Data.
+	// Empty for stores used without a tree.
+	Hashes []tlog.Hash
 }
 
 // Store is durable storage for the log and its snapshots.
@@ -37,6 +43,12 @@ type Store interface {
 	// Read with a *[CorruptError] naming the index; fn is never called with
 	// it. fn may keep the Data it is given.
 	Read(ctx context.Context, from uint64, fn func(Record) error) error
+
+	// ReadHashes calls fn, in index order, for each record appended with
+	// Hashes, up to the last record appended when it started, with those
+	// hashes. It stops at the first error fn returns and returns it as is.
+	// Stored hashes that fail their checksum are a *[CorruptError].
+	ReadHashes(ctx context.Context, fn func(index uint64, hashes []tlog.Hash) error) error
 
 	// SaveSnapshot durably stores data as the state after record index.
 	// index must not exceed LastIndex() (a snapshot of state that is not

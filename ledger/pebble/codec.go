@@ -11,9 +11,10 @@ const (
 	recordPrefix   = "r/"
 	snapshotPrefix = "s/"
 	snapListPrefix = "t/" // empty values, one per snapshot: listing them reads no snapshot data
+	hashPrefix     = "h/" // Merkle tree hashes completed by a record
 	versionKey     = "meta/version"
 
-	formatVersion uint32 = 1
+	formatVersion uint32 = 2
 
 	keyLen      = 2 + 8 // prefix || uint64 index
 	checksumLen = 4
@@ -32,6 +33,7 @@ func indexKey(prefix string, index uint64) []byte {
 func recordKey(index uint64) []byte   { return indexKey(recordPrefix, index) }
 func snapshotKey(index uint64) []byte { return indexKey(snapshotPrefix, index) }
 func snapListKey(index uint64) []byte { return indexKey(snapListPrefix, index) }
+func hashKey(index uint64) []byte     { return indexKey(hashPrefix, index) }
 
 // prefixEnd returns the smallest key greater than every key with prefix;
 // prefixes here end in '/', which has a successor.

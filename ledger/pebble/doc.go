@@ -6,14 +6,15 @@
 //
 // # Format
 //
-// Format version 1. All integers are big-endian. The database holds three
+// Format version 2. All integers are big-endian. The database holds these
 // kinds of keys:
 //
 //	key                          value
-//	"meta/version"               uint32 format version (4 bytes), = 1
+//	"meta/version"               uint32 format version (4 bytes), = 2
 //	"r/" || uint64 index         uint32 CRC-32C || data     one log record
 //	"s/" || uint64 index         uint32 CRC-32C || data     one snapshot: state after record index
 //	"t/" || uint64 index         empty                      lists the snapshot, so listing reads no snapshot data
+//	"h/" || uint64 index         uint32 CRC-32C || hashes   the Merkle tree hashes record index completes (32 bytes each)
 //
 // CRC-32C is CRC-32 with the Castagnoli polynomial, computed over the 8-byte
 // index followed by the data, so a value copied under the wrong key fails
@@ -27,7 +28,8 @@
 //
 // where 0x4260cc05 is CRC-32C(00 00 00 00 00 00 00 01 68 69).
 //
-// Open refuses a database whose version is not 1, and a non-empty database
+// Open refuses a database whose version is not 2 (version 1 had no tree
+// hashes), and a non-empty database
 // without a version key; it writes the version into an empty one.
 //
 // # Durability and recovery
@@ -41,8 +43,8 @@
 // On Open the store reads the last record and verifies its checksum. If it
 // does not verify, Open fails with a *ledger.CorruptError naming the index,
 // unless Options.TruncateCorruptTail is set: then Open deletes records from
-// the end until the last one verifies (and any snapshot after the new last
-// record), logs nothing, and reports the count through [Store.Dropped]. Read
+// the end until the last one verifies (and the tree hashes and any snapshot
+// after the new last record), logs nothing, and reports the count through [Store.Dropped]. Read
 // verifies the checksum of every record it returns and that the indexes are
 // contiguous; a bad or missing record in the middle is reported, never
 // skipped or repaired.

@@ -85,6 +85,9 @@ func (s *Store) checkTail(truncate bool) (last uint64, dropped int, err error) {
 		return last, 0, nil
 	}
 	dropped = int(b.Count())
+	if err := b.DeleteRange(hashKey(last+1), prefixEnd(hashPrefix), nil); err != nil {
+		return 0, 0, err
+	}
 	// A snapshot after the new last record holds state the log lost.
 	if err := b.DeleteRange(snapListKey(last+1), prefixEnd(snapListPrefix), nil); err != nil {
 		return 0, 0, err

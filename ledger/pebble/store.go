@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 
 	"github.com/cockroachdb/pebble/v2"
+	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/deconflict/deconflict/ledger"
 )
@@ -109,6 +110,9 @@ func (s *Store) Append(ctx context.Context, recs []ledger.Record) error {
 	size := 0
 	for _, r := range recs {
 		size += keyLen + valueLen(r.Data) + 16 // 16: batch entry overhead, roughly
+		if len(r.Hashes) > 0 {
+			size += keyLen + checksumLen + len(r.Hashes)*tlog.HashSize + 16
+		}
 	}
 	b := s.db.NewBatchWithSize(size)
 	defer b.Close()
@@ -116,6 +120,19 @@ func (s *Store) Append(ctx context.Context, recs []ledger.Record) error {
 		op := b.SetDeferred(keyLen, valueLen(r.Data))
 		copy(op.Key, recordKey(r.Index))
 		putValue(op.Value, r.Index, r.Data)
+		if err := op.Finish(); err != nil {
+			return fmt.Errorf("pebblestore: append: %w", err)
+		}
+		if len(r.Hashes) == 0 {
+			continue
+		}
+		op = b.SetDeferred(keyLen, checksumLen+len(r.Hashes)*tlog.HashSize)
+		copy(op.Key, hashKey(r.Index))
+		data := op.Value[checksumLen:]
+		for i, h := range r.Hashes {
+			copy(data[i*tlog.HashSize:], h[:])
+		}
+		putValue(op.Value, r.Index, data)
 		if err := op.Finish(); err != nil {
 			return fmt.Errorf("pebblestore: append: %w", err)
 		}
@@ -188,6 +205,56 @@ func (s *Store) readIter(ctx context.Context, it *pebble.Iterator, from, last ui
 		return corruptRecord(next, fmt.Sprintf("missing (the log should end at %d)", last), nil)
 	}
 	return nil
+}
+
+// ReadHashes implements [ledger.Store.ReadHashes].
+func (s *Store) ReadHashes(ctx context.Context, fn func(uint64, []tlog.Hash) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := s.enter(); err != nil {
+		return err
+	}
+	defer s.ops.Done()
+	last := s.last.Load()
+	it, err := s.db.NewIterWithContext(ctx, &pebble.IterOptions{
+		LowerBound: hashKey(1),
+		UpperBound: hashKey(last + 1),
+	})
+	if err != nil {
+		return fmt.Errorf("pebblestore: read hashes: %w", wrapPebble(err, 0))
+	}
+	err = func() error {
+		for ok := it.First(); ok; ok = it.Next() {
+			if err := s.interrupted(ctx); err != nil {
+				return err
+			}
+			idx, ok := parseKey(hashPrefix, it.Key())
+			if !ok {
+				return corruptRecord(0, fmt.Sprintf("malformed tree hash key %x", it.Key()), nil)
+			}
+			value, err := it.ValueAndErr()
+			if err != nil {
+				return fmt.Errorf("pebblestore: read hashes of %d: %w", idx, wrapPebble(err, idx))
+			}
+			data, err := decodeValue(idx, value)
+			if err == nil && len(data)%tlog.HashSize != 0 {
+				err = fmt.Errorf("%d bytes of tree hashes", len(data))
+			}
+			if err != nil {
+				return corruptRecord(idx, "tree hashes: "+err.Error(), nil)
+			}
+			hs := make([]tlog.Hash, len(data)/tlog.HashSize)
+			for i := range hs {
+				copy(hs[i][:], data[i*tlog.HashSize:])
+			}
+			if err := fn(idx, hs); err != nil {
+				return err
+			}
+		}
+		return wrapPebble(it.Error(), 0)
+	}()
+	return closeIter(it, err)
 }
 
 // interrupted returns why a long call should stop early, if it should.

@@ -50,7 +50,8 @@ func TestFormatVersion(t *testing.T) {
 		name  string
 		setup func(db *pebble.DB) error
 	}{
-		{"newer version", func(db *pebble.DB) error { return db.Set([]byte(versionKey), version(2), pebble.Sync) }},
+		{"newer version", func(db *pebble.DB) error { return db.Set([]byte(versionKey), version(formatVersion+1), pebble.Sync) }},
+		{"version 1 (no tree hashes)", func(db *pebble.DB) error { return db.Set([]byte(versionKey), version(1), pebble.Sync) }},
 		{"version zero", func(db *pebble.DB) error { return db.Set([]byte(versionKey), version(0), pebble.Sync) }},
 		{"malformed version", func(db *pebble.DB) error { return db.Set([]byte(versionKey), []byte{1}, pebble.Sync) }},
 		{"foreign data", func(db *pebble.DB) error { return db.Set([]byte("hello"), []byte("world"), pebble.Sync) }},

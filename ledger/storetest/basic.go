@@ -6,6 +6,8 @@ import (
 	"errors"
 	"testing"
 
+	"golang.org/x/mod/sumdb/tlog"
+
 	"github.com/deconflict/deconflict/ledger"
 )
 
@@ -278,6 +280,7 @@ func testClosed(t *testing.T, h *harness) {
 	}{
 		{"Append", func() error { return s.Append(ctx, records(4, 1)) }},
 		{"Read", func() error { return s.Read(ctx, 1, func(ledger.Record) error { return nil }) }},
+		{"ReadHashes", func() error { return s.ReadHashes(ctx, func(uint64, []tlog.Hash) error { return nil }) }},
 		{"SaveSnapshot", func() error { return s.SaveSnapshot(ctx, 3, []byte("s")) }},
 		{"LatestSnapshot", func() error { _, _, err := s.LatestSnapshot(ctx); return err }},
 		{"Close", func() error { return s.Close(ctx) }},

@@ -64,6 +64,7 @@ func Run(t *testing.T, open OpenFunc, cfg Config) {
 		{"LargeBatch", testLargeBatch},
 		{"Snapshots", testSnapshots},
 		{"Reopen", testReopen},
+		{"TreeHashes", testTreeHashes},
 		{"ConcurrentReadDuringAppend", testConcurrentReadDuringAppend},
 		{"Closed", testClosed},
 		{"CloseStopsReaders", testCloseStopsReaders},
