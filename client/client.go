@@ -16,10 +16,15 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+
 	"github.com/deconflict/deconflict/auth"
 	"github.com/deconflict/deconflict/geo"
+	"github.com/deconflict/deconflict/ledger"
 	"github.com/deconflict/deconflict/registry"
 	"github.com/deconflict/deconflict/server"
+	"github.com/deconflict/deconflict/service"
 )
 
 // Config configures a Client.
@@ -30,12 +35,22 @@ type Config struct {
 	Audience string             // the service id
 	HTTP     *http.Client       // default: a client with a 30 s timeout
 	TTL      time.Duration      // token lifetime (default 1 minute, at most 5)
+
+	// LogKey is the log's note verifier key ("<origin>+<hash>+<key>"),
+	// given to the party out of band. If set, every write's receipt is
+	// verified before the write is reported as done: a write answered
+	// without a valid receipt for an entry of this party returns an error
+	// matching ledger.ErrBadReceipt (with the answer).
+	LogKey string
+	// OnReceipt, if set, is called with every verified receipt, to keep it.
+	OnReceipt func(*ledger.Receipt)
 }
 
 // Client talks to one service as one party.
 type Client struct {
 	cfg  Config
 	base *url.URL
+	log  note.Verifier // nil without LogKey
 }
 
 // New makes a client.
@@ -53,7 +68,48 @@ func New(cfg Config) (*Client, error) {
 	if cfg.TTL == 0 {
 		cfg.TTL = time.Minute
 	}
-	return &Client{cfg: cfg, base: u}, nil
+	c := &Client{cfg: cfg, base: u}
+	if cfg.LogKey != "" {
+		if c.log, err = note.NewVerifier(cfg.LogKey); err != nil {
+			return nil, fmt.Errorf("client: log key: %w", err)
+		}
+	}
+	return c, nil
+}
+
+// LogVerifier returns the verifier of the log's checkpoints (nil without
+// Config.LogKey).
+func (c *Client) LogVerifier() note.Verifier { return c.log }
+
+// checkReceipt verifies the receipt of a write this party made (an entry
+// of kind) and keeps it. Without a log key it does nothing.
+func (c *Client) checkReceipt(r *ledger.Receipt, entry uint64, kind registry.Kind) error {
+	if c.log == nil {
+		return nil
+	}
+	if r == nil {
+		return fmt.Errorf("%w: the service answered entry %d without a receipt", ledger.ErrBadReceipt, entry)
+	}
+	leaf, _, err := r.Verify(c.log)
+	if err != nil {
+		return err
+	}
+	if leaf.Index != entry || leaf.Party != c.cfg.Party || leaf.Kind != string(kind) {
+		return fmt.Errorf("%w: the receipt is for entry %d (%s by %q), not this write (entry %d, %s by %q)",
+			ledger.ErrBadReceipt, leaf.Index, leaf.Kind, leaf.Party, entry, kind, c.cfg.Party)
+	}
+	if c.cfg.OnReceipt != nil {
+		c.cfg.OnReceipt(r)
+	}
+	return nil
+}
+
+// filed verifies the receipt of a write answered with f.
+func (c *Client) filed(f *server.FiledView, kind registry.Kind, err error) (*server.FiledView, error) {
+	if err != nil {
+		return f, err
+	}
+	return f, c.checkReceipt(f.Receipt, f.Entry, kind)
 }
 
 // Party is the party the client acts as.
@@ -102,6 +158,10 @@ func (c *Client) Do(ctx context.Context, method, path string, in, out any) error
 	if out == nil {
 		return nil
 	}
+	if raw, ok := out.(*[]byte); ok {
+		*raw = data
+		return nil
+	}
 	if err := json.Unmarshal(data, out); err != nil {
 		return fmt.Errorf("client: decoding answer to %s %s: %w", method, path, err)
 	}
@@ -111,13 +171,23 @@ func (c *Client) Do(ctx context.Context, method, path string, in, out any) error
 // File files an intent.
 func (c *Client) File(ctx context.Context, r server.FileRequest) (*server.FiledView, error) {
 	var out server.FiledView
-	return &out, c.Do(ctx, "POST", "/v1/intents", r, &out)
+	return c.filed(&out, registry.KindFile, c.Do(ctx, "POST", "/v1/intents", r, &out))
 }
 
 // FileBatch files many intents in one request.
 func (c *Client) FileBatch(ctx context.Context, rs []server.FileRequest) (*server.BatchResponse, error) {
 	var out server.BatchResponse
-	return &out, c.Do(ctx, "POST", "/v1/intents/batch", server.BatchRequest{Intents: rs}, &out)
+	if err := c.Do(ctx, "POST", "/v1/intents/batch", server.BatchRequest{Intents: rs}, &out); err != nil {
+		return &out, err
+	}
+	for _, it := range out.Results {
+		if it.Filed != nil {
+			if err := c.checkReceipt(it.Filed.Receipt, it.Filed.Entry, registry.KindFile); err != nil {
+				return &out, err
+			}
+		}
+	}
+	return &out, nil
 }
 
 // Get reads an intent.
@@ -139,19 +209,19 @@ func (c *Client) List(ctx context.Context, ended bool) ([]server.IntentView, err
 // Update replaces an intent's volumes and priority.
 func (c *Client) Update(ctx context.Context, id registry.IntentID, r server.UpdateRequest) (*server.FiledView, error) {
 	var out server.FiledView
-	return &out, c.Do(ctx, "PUT", "/v1/intents/"+url.PathEscape(string(id)), r, &out)
+	return c.filed(&out, registry.KindUpdate, c.Do(ctx, "PUT", "/v1/intents/"+url.PathEscape(string(id)), r, &out))
 }
 
 // SetState changes an intent's state.
 func (c *Client) SetState(ctx context.Context, id registry.IntentID, ovn registry.OVN, state registry.State) (*server.FiledView, error) {
 	var out server.FiledView
-	return &out, c.Do(ctx, "POST", "/v1/intents/"+url.PathEscape(string(id))+"/state", server.StateRequest{OVN: ovn, State: state}, &out)
+	return c.filed(&out, registry.KindSetState, c.Do(ctx, "POST", "/v1/intents/"+url.PathEscape(string(id))+"/state", server.StateRequest{OVN: ovn, State: state}, &out))
 }
 
 // End ends an intent.
 func (c *Client) End(ctx context.Context, id registry.IntentID, ovn registry.OVN) (*server.FiledView, error) {
 	var out server.FiledView
-	return &out, c.Do(ctx, "POST", "/v1/intents/"+url.PathEscape(string(id))+"/end", server.EndRequest{OVN: ovn}, &out)
+	return c.filed(&out, registry.KindEnd, c.Do(ctx, "POST", "/v1/intents/"+url.PathEscape(string(id))+"/end", server.EndRequest{OVN: ovn}, &out))
 }
 
 // Query lists the intents conflicting with a volume.
@@ -175,7 +245,10 @@ func (c *Client) Alerts(ctx context.Context, after uint64) ([]registry.Alert, er
 // AddParty adds a party (authority only).
 func (c *Client) AddParty(ctx context.Context, r server.AddPartyRequest) (*server.PartyView, error) {
 	var out server.PartyView
-	return &out, c.Do(ctx, "POST", "/v1/parties", r, &out)
+	if err := c.Do(ctx, "POST", "/v1/parties", r, &out); err != nil {
+		return &out, err
+	}
+	return &out, c.checkReceipt(out.Receipt, receiptIndex(out.Receipt), registry.KindAddParty)
 }
 
 // Parties lists the parties (authority only).
@@ -187,5 +260,59 @@ func (c *Client) Parties(ctx context.Context) ([]server.PartyView, error) {
 // Revoke revokes a party (authority only).
 func (c *Client) Revoke(ctx context.Context, id registry.PartyID) (*server.PartyView, error) {
 	var out server.PartyView
-	return &out, c.Do(ctx, "POST", "/v1/parties/"+url.PathEscape(string(id))+"/revoke", nil, &out)
+	if err := c.Do(ctx, "POST", "/v1/parties/"+url.PathEscape(string(id))+"/revoke", nil, &out); err != nil {
+		return &out, err
+	}
+	return &out, c.checkReceipt(out.Receipt, receiptIndex(out.Receipt), registry.KindRevokeParty)
+}
+
+// receiptIndex is the entry a receipt claims (0 if none).
+func receiptIndex(r *ledger.Receipt) uint64 {
+	if r == nil {
+		return 0
+	}
+	return r.Index
+}
+
+// Checkpoint returns the log's latest signed checkpoint (with the
+// cosignatures collected for it), or with witnessed the latest one
+// cosigned by enough parties. It is not verified here.
+func (c *Client) Checkpoint(ctx context.Context, witnessed bool) ([]byte, error) {
+	var out []byte
+	path := "/v1/log/checkpoint"
+	if witnessed {
+		path += "?witnessed=true"
+	}
+	return out, c.Do(ctx, "GET", path, nil, &out)
+}
+
+// LogEntries returns the public leaves of up to count entries from start.
+func (c *Client) LogEntries(ctx context.Context, start uint64, count int) ([]service.PublicEntry, error) {
+	var out server.EntriesResponse
+	return out.Entries, c.Do(ctx, "GET", fmt.Sprintf("/v1/log/entries?start=%d&count=%d", start, count), nil, &out)
+}
+
+// EntryContent returns an entry's content, if this party may read it.
+func (c *Client) EntryContent(ctx context.Context, index uint64) (*service.Content, error) {
+	var out service.Content
+	return &out, c.Do(ctx, "GET", fmt.Sprintf("/v1/log/entries/%d/content", index), nil, &out)
+}
+
+// InclusionProof returns the proof of entry index in the tree of size.
+func (c *Client) InclusionProof(ctx context.Context, index, size uint64) (*server.InclusionProof, error) {
+	var out server.InclusionProof
+	return &out, c.Do(ctx, "GET", fmt.Sprintf("/v1/log/proof/inclusion?index=%d&size=%d", index, size), nil, &out)
+}
+
+// ConsistencyProof returns the proof that the tree of old entries is a
+// prefix of the tree of size.
+func (c *Client) ConsistencyProof(ctx context.Context, old, size uint64) (tlog.TreeProof, error) {
+	var out server.ConsistencyProof
+	return out.Proof, c.Do(ctx, "GET", fmt.Sprintf("/v1/log/proof/consistency?old=%d&size=%d", old, size), nil, &out)
+}
+
+// Cosign sends this party's cosignature of a checkpoint.
+func (c *Client) Cosign(ctx context.Context, cosigned []byte) (uint64, error) {
+	var out server.CosignResponse
+	return out.Size, c.Do(ctx, "POST", "/v1/log/cosignatures", server.CosignRequest{Checkpoint: string(cosigned)}, &out)
 }

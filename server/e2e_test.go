@@ -45,6 +45,12 @@ var routesUsed = []string{
 	"GET /v1/parties",
 	"POST /v1/parties",
 	"POST /v1/parties/{id}/revoke",
+	"GET /v1/log/checkpoint",
+	"GET /v1/log/entries",
+	"GET /v1/log/entries/{index}/content",
+	"GET /v1/log/proof/inclusion",
+	"GET /v1/log/proof/consistency",
+	"POST /v1/log/cosignatures",
 }
 
 // decodeAs decodes the body of r.

@@ -120,11 +120,11 @@ func (s *Server) fileIntent(w http.ResponseWriter, r *http.Request, c *call) err
 }
 
 func (s *Server) submit(w http.ResponseWriter, r *http.Request, cmd service.Command, status int) error {
-	res, e, err := s.svc.Submit(r.Context(), cmd)
+	o, err := s.svc.Submit(r.Context(), cmd)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, status, filedView(res, e))
+	writeJSON(w, status, filedView(o))
 	return nil
 }
 
@@ -157,7 +157,7 @@ func (s *Server) fileBatch(w http.ResponseWriter, r *http.Request, c *call) erro
 			resp.Results[i] = BatchItem{Status: p.Status, Problem: p}
 			continue
 		}
-		f := filedView(o.Result, o.Entry)
+		f := filedView(o)
 		resp.Results[i] = BatchItem{Status: http.StatusCreated, Filed: &f}
 	}
 	writeJSON(w, http.StatusOK, resp)

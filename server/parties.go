@@ -51,7 +51,7 @@ func (s *Server) addParty(w http.ResponseWriter, r *http.Request, c *call) error
 	if err := decode(c.body, &ar); err != nil {
 		return err
 	}
-	_, _, err := s.svc.Submit(r.Context(), service.Command{Request: c.req, Entry: registry.Entry{
+	o, err := s.svc.Submit(r.Context(), service.Command{Request: c.req, Entry: registry.Entry{
 		Party: c.party, Kind: registry.KindAddParty,
 		AddParty: &registry.AddParty{Party: registry.Party{ID: ar.ID, Name: ar.Name, Role: ar.Role, PublicKey: ar.PublicKey}},
 	}})
@@ -60,6 +60,7 @@ func (s *Server) addParty(w http.ResponseWriter, r *http.Request, c *call) error
 	}
 	var view PartyView
 	s.svc.View(func(reg *registry.Registry) { view = partyView(reg.Party(ar.ID)) })
+	view.Receipt = o.Receipt
 	writeJSON(w, http.StatusCreated, view)
 	return nil
 }
@@ -75,7 +76,7 @@ func (s *Server) revokeParty(w http.ResponseWriter, r *http.Request, c *call) er
 		}
 	}
 	id := registry.PartyID(r.PathValue("id"))
-	_, _, err := s.svc.Submit(r.Context(), service.Command{Request: c.req, Entry: registry.Entry{
+	o, err := s.svc.Submit(r.Context(), service.Command{Request: c.req, Entry: registry.Entry{
 		Party: c.party, Kind: registry.KindRevokeParty, RevokeParty: &registry.RevokeParty{Party: id},
 	}})
 	if err != nil {
@@ -83,6 +84,7 @@ func (s *Server) revokeParty(w http.ResponseWriter, r *http.Request, c *call) er
 	}
 	var view PartyView
 	s.svc.View(func(reg *registry.Registry) { view = partyView(reg.Party(id)) })
+	view.Receipt = o.Receipt
 	writeJSON(w, http.StatusOK, view)
 	return nil
 }

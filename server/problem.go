@@ -8,6 +8,7 @@ import (
 
 	"github.com/deconflict/deconflict/auth"
 	"github.com/deconflict/deconflict/geo"
+	"github.com/deconflict/deconflict/ledger"
 	"github.com/deconflict/deconflict/registry"
 	"github.com/deconflict/deconflict/service"
 )
@@ -96,6 +97,12 @@ func (s *Server) problemFor(caller registry.PartyID, err error) *Problem {
 			Detail: "too many requests in flight to check for replays; retry later", retryAfter: "5"}
 	case errors.Is(err, auth.ErrUnauthenticated):
 		return &Problem{Type: TypeUnauthenticated, Title: "unauthenticated", Status: http.StatusUnauthorized, Detail: err.Error()}
+	case errors.Is(err, ledger.ErrTooLarge), errors.Is(err, service.ErrNoCheckpoints):
+		return &Problem{Type: TypeNotFound, Title: "not found", Status: http.StatusNotFound, Detail: err.Error()}
+	case errors.Is(err, service.ErrNotEntitled):
+		return &Problem{Type: TypeForbidden, Title: "forbidden", Status: http.StatusForbidden, Detail: err.Error()}
+	case errors.Is(err, service.ErrBadCosignature):
+		return &Problem{Type: TypeValidation, Title: "invalid request", Status: http.StatusBadRequest, Detail: err.Error()}
 	case errors.Is(err, service.ErrUnavailable):
 		return &Problem{Type: TypeUnavailable, Title: "service unavailable", Status: http.StatusServiceUnavailable, Detail: "the service cannot accept writes now; retry later"}
 	}

@@ -144,6 +144,12 @@ func New(cfg Config) (*Server, error) {
 		{"GET", "/v1/parties", true, s.listParties},
 		{"POST", "/v1/parties", true, s.addParty},
 		{"POST", "/v1/parties/{id}/revoke", true, s.revokeParty},
+		{"GET", "/v1/log/checkpoint", true, s.checkpoint},
+		{"GET", "/v1/log/entries", true, s.logEntries},
+		{"GET", "/v1/log/entries/{index}/content", true, s.entryContent},
+		{"GET", "/v1/log/proof/inclusion", true, s.inclusionProof},
+		{"GET", "/v1/log/proof/consistency", true, s.consistencyProof},
+		{"POST", "/v1/log/cosignatures", true, s.cosign},
 	}
 	for _, rt := range s.routes {
 		pattern := rt.method + " " + rt.pattern

@@ -17,6 +17,7 @@ import (
 	"github.com/deconflict/deconflict/auth"
 	"github.com/deconflict/deconflict/client"
 	"github.com/deconflict/deconflict/geo"
+	"github.com/deconflict/deconflict/ledger"
 	pebblestore "github.com/deconflict/deconflict/ledger/pebble"
 	"github.com/deconflict/deconflict/registry"
 	"github.com/deconflict/deconflict/server"
@@ -25,6 +26,13 @@ import (
 
 // audience is the service id every test server and token uses.
 const audience = "test-svc"
+
+// logOrigin names every test log; logWitnesses cosignatures make a
+// checkpoint witnessed.
+const (
+	logOrigin    = "test-log"
+	logWitnesses = 2
+)
 
 // authority is the first party of every env, registered by the operator.
 const authority registry.PartyID = "authority"
@@ -49,6 +57,8 @@ type env struct {
 	spots atomic.Int64 // spots handed out by spot
 
 	// mu guards the running parts, replaced by restart, and keys.
+	logKey ed25519.PrivateKey // signs the log's checkpoints
+
 	mu    sync.Mutex
 	store *pebblestore.Store
 	svc   *service.Service
@@ -61,7 +71,11 @@ type env struct {
 func newEnv(t *testing.T, cfg envConfig) *env {
 	t.Helper()
 	start := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
-	e := &env{dir: t.TempDir(), cfg: cfg, start: start, end: start.Add(time.Hour),
+	_, logKey, err := auth.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{dir: t.TempDir(), cfg: cfg, start: start, end: start.Add(time.Hour), logKey: logKey,
 		keys: make(map[registry.PartyID]ed25519.PrivateKey)}
 	e.open(t)
 	t.Cleanup(func() { e.close(t) })
@@ -77,7 +91,8 @@ func (e *env) open(t *testing.T) {
 	if err != nil {
 		t.Fatalf("pebblestore.Open: %v", err)
 	}
-	svc, err := service.Open(ctx, service.Config{Store: st, SnapshotEvery: e.cfg.SnapshotEvery})
+	svc, err := service.Open(ctx, service.Config{Store: st, SnapshotEvery: e.cfg.SnapshotEvery,
+		LogKey: e.logKey, Origin: logOrigin, Witnesses: logWitnesses})
 	if err != nil {
 		st.Close(ctx)
 		t.Fatalf("service.Open: %v", err)
@@ -145,7 +160,7 @@ func (e *env) addParty(t *testing.T, by, id registry.PartyID, role registry.Role
 	if err != nil {
 		t.Fatalf("GenerateKey: %v", err)
 	}
-	_, _, err = e.service().Submit(t.Context(), service.Command{Entry: registry.Entry{
+	_, err = e.service().Submit(t.Context(), service.Command{Entry: registry.Entry{
 		Party: by, Kind: registry.KindAddParty,
 		AddParty: &registry.AddParty{Party: registry.Party{ID: id, Name: string(id), Role: role, PublicKey: pub}},
 	}})
@@ -168,7 +183,7 @@ func (e *env) addMembers(t *testing.T, ids ...registry.PartyID) {
 // client is the Go client of party p.
 func (e *env) client(t *testing.T, p registry.PartyID) *client.Client {
 	t.Helper()
-	c, err := client.New(client.Config{BaseURL: e.url(), Party: string(p), Key: e.key(p), Audience: audience})
+	c, err := client.New(client.Config{BaseURL: e.url(), Party: string(p), Key: e.key(p), Audience: audience, LogKey: e.logVKey(t)})
 	if err != nil {
 		t.Fatalf("client.New: %v", err)
 	}
@@ -347,4 +362,14 @@ func wantJSON(t *testing.T, r *reply, status int, out any) {
 // intentPath is the path of intent id, with an optional suffix ("/end").
 func intentPath(id registry.IntentID, suffix string) string {
 	return "/v1/intents/" + string(id) + suffix
+}
+
+// logVKey is the log's note verifier key.
+func (e *env) logVKey(t *testing.T) string {
+	t.Helper()
+	k, err := ledger.VerifierKey(logOrigin, e.logKey.Public().(ed25519.PublicKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
 }

@@ -4,7 +4,9 @@ import (
 	"time"
 
 	"github.com/deconflict/deconflict/geo"
+	"github.com/deconflict/deconflict/ledger"
 	"github.com/deconflict/deconflict/registry"
+	"github.com/deconflict/deconflict/service"
 )
 
 // IntentView is what a party is shown of an intent. Its owner sees all of
@@ -58,14 +60,17 @@ type FiledView struct {
 	Intent    IntentView   `json:"intent"`
 	Conflicts []IntentView `json:"conflicts,omitempty"`
 	Entry     uint64       `json:"entry"`
+	// Receipt proves the entry is in the log (absent if the log signs no
+	// checkpoints).
+	Receipt *ledger.Receipt `json:"receipt,omitempty"`
 }
 
-func filedView(res registry.Result, e registry.Entry) FiledView {
-	f := FiledView{Entry: e.Index}
-	if res.Intent != nil {
-		f.Intent = ownView(res.Intent)
+func filedView(o service.Outcome) FiledView {
+	f := FiledView{Entry: o.Entry.Index, Receipt: o.Receipt}
+	if o.Result.Intent != nil {
+		f.Intent = ownView(o.Result.Intent)
 	}
-	for _, c := range res.Conflicts {
+	for _, c := range o.Result.Conflicts {
 		f.Conflicts = append(f.Conflicts, disclose(c))
 	}
 	return f
@@ -79,6 +84,8 @@ type PartyView struct {
 	PublicKey []byte           `json:"public_key"`
 	Revoked   bool             `json:"revoked"`
 	Added     time.Time        `json:"added"`
+	// Receipt, in the answer to adding or revoking a party only.
+	Receipt *ledger.Receipt `json:"receipt,omitempty"`
 }
 
 func partyView(p *registry.Party) PartyView {

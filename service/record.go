@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/deconflict/deconflict/ledger"
 	"github.com/deconflict/deconflict/registry"
 )
 
@@ -43,8 +44,30 @@ func encodeRecord(r *Record) ([]byte, error) {
 	return b, nil
 }
 
-// DecodeRecord decodes one log record, rejecting unknown fields and
-// versions.
+// DecodeStored decodes a record as the ledger stores it (a ledger.Entry
+// whose content is the Record), after checking that its leaf names index
+// and commits to its content. It returns the record and the leaf.
+func DecodeStored(index uint64, data []byte) (*Record, ledger.Leaf, error) {
+	e, err := ledger.UnmarshalEntry(data)
+	if err != nil {
+		return nil, ledger.Leaf{}, err
+	}
+	leaf, err := e.Open(index)
+	if err != nil {
+		return nil, ledger.Leaf{}, err
+	}
+	r, err := DecodeRecord(e.Content)
+	if err != nil {
+		return nil, ledger.Leaf{}, err
+	}
+	if r.Entry.Index != index || !r.Entry.Time.Equal(leaf.Time) || string(r.Entry.Kind) != leaf.Kind || string(r.Entry.Party) != leaf.Party {
+		return nil, ledger.Leaf{}, fmt.Errorf("service: entry %d: the content does not match the leaf's metadata", index)
+	}
+	return r, leaf, nil
+}
+
+// DecodeRecord decodes one record's content (a ledger.Entry's Content),
+// rejecting unknown fields and versions.
 func DecodeRecord(b []byte) (*Record, error) {
 	var r Record
 	dec := json.NewDecoder(bytes.NewReader(b))

@@ -12,6 +12,7 @@ package service
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
@@ -43,6 +44,16 @@ type Config struct {
 	Now func() time.Time
 	// Progress, if set, is called during start-up replay.
 	Progress func(replayed, total uint64)
+
+	// LogKey signs a checkpoint of the log after every committed batch,
+	// and each write's answer carries a receipt. Nil: no checkpoints and
+	// no receipts (the Merkle tree is kept all the same).
+	LogKey ed25519.PrivateKey
+	// Origin names the log in its checkpoints (default "deconflict").
+	Origin string
+	// Witnesses is how many parties must cosign a checkpoint for it to be
+	// witnessed (default 1).
+	Witnesses int
 }
 
 // Defaults for Config.
@@ -84,6 +95,8 @@ type Service struct {
 	// reqAt remembers where a shared (batch) request was logged, so later
 	// items refer to it instead of repeating it. Sequencer only.
 	reqAt map[*Request]uint64
+
+	log logState
 }
 
 type pending struct {
@@ -92,9 +105,10 @@ type pending struct {
 }
 
 type outcome struct {
-	res   registry.Result
-	entry registry.Entry
-	err   error
+	res     registry.Result
+	entry   registry.Entry
+	receipt *ledger.Receipt
+	err     error
 }
 
 type batch struct {
@@ -137,7 +151,13 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 		done:    make(chan struct{}),
 		reqAt:   make(map[*Request]uint64),
 	}
+	if err := s.openLog(ctx); err != nil {
+		return nil, err
+	}
 	if err := s.recover(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.signCheckpoint(s.log.tree.Size()); err != nil {
 		return nil, err
 	}
 	go s.sequence()
@@ -169,12 +189,12 @@ func (s *Service) recover(ctx context.Context) error {
 	total := last - from + 1
 	n := uint64(0)
 	err = s.store.Read(ctx, from, func(rec ledger.Record) error {
-		r, err := DecodeRecord(rec.Data)
+		r, leaf, err := DecodeStored(rec.Index, rec.Data)
 		if err != nil {
 			return fmt.Errorf("entry %d: %w", rec.Index, err)
 		}
-		if r.Entry.Index != rec.Index {
-			return fmt.Errorf("entry %d: record says index %d", rec.Index, r.Entry.Index)
+		if err := s.checkLeaf(rec.Index, leaf); err != nil {
+			return err
 		}
 		_, err = s.reg.Apply(r.Entry)
 		if err != nil {
@@ -194,32 +214,36 @@ func (s *Service) recover(ctx context.Context) error {
 }
 
 // Submit sequences cmd, waits until its entry is durable, and returns what
-// the registry decided. A refused command returns the registry's error and
-// leaves no entry.
-func (s *Service) Submit(ctx context.Context, cmd Command) (registry.Result, registry.Entry, error) {
+// the registry decided, the entry, and its receipt (if the log signs
+// checkpoints). A refused command returns the registry's error and leaves
+// no entry. The returned Outcome's Err is always nil.
+func (s *Service) Submit(ctx context.Context, cmd Command) (Outcome, error) {
 	if err := s.writable(); err != nil {
-		return registry.Result{}, registry.Entry{}, err
+		return Outcome{}, err
 	}
 	p := &pending{cmd: cmd, reply: make(chan outcome, 1)}
 	select {
 	case s.in <- p:
 	case <-ctx.Done():
-		return registry.Result{}, registry.Entry{}, ctx.Err()
+		return Outcome{}, ctx.Err()
 	case <-s.done:
-		return registry.Result{}, registry.Entry{}, ErrUnavailable
+		return Outcome{}, ErrUnavailable
 	}
+	var o outcome
 	select {
-	case o := <-p.reply:
-		return o.res, o.entry, o.err
+	case o = <-p.reply:
 	case <-s.done:
 		// The committer stopped; our reply may still be there.
 		select {
-		case o := <-p.reply:
-			return o.res, o.entry, o.err
+		case o = <-p.reply:
 		default:
-			return registry.Result{}, registry.Entry{}, ErrUnavailable
+			return Outcome{}, ErrUnavailable
 		}
 	}
+	if o.err != nil {
+		return Outcome{}, o.err
+	}
+	return Outcome{Result: o.res, Entry: o.entry, Receipt: o.receipt}, nil
 }
 
 // SubmitAll submits cmds together (so they share syncs) and waits for all;
@@ -263,16 +287,17 @@ func (s *Service) SubmitAll(ctx context.Context, cmds []Command) []Outcome {
 				o.err = ErrUnavailable
 			}
 		}
-		out[i] = Outcome{Result: o.res, Entry: o.entry, Err: o.err}
+		out[i] = Outcome{Result: o.res, Entry: o.entry, Receipt: o.receipt, Err: o.err}
 	}
 	return out
 }
 
-// Outcome is the answer to one command of SubmitAll.
+// Outcome is the answer to one command.
 type Outcome struct {
-	Result registry.Result
-	Entry  registry.Entry
-	Err    error
+	Result  registry.Result
+	Entry   registry.Entry
+	Receipt *ledger.Receipt // nil if the log signs no checkpoints
+	Err     error           // SubmitAll only
 }
 
 func (s *Service) writable() error {
@@ -310,7 +335,7 @@ func (s *Service) RecentRequests(ctx context.Context, since time.Time, fn func(*
 	timeAt := func(i uint64) (time.Time, error) {
 		var t time.Time
 		err := s.store.Read(ctx, i, func(rec ledger.Record) error {
-			r, err := DecodeRecord(rec.Data)
+			r, _, err := DecodeStored(rec.Index, rec.Data)
 			if err != nil {
 				return err
 			}
@@ -340,7 +365,7 @@ func (s *Service) RecentRequests(ctx context.Context, since time.Time, fn func(*
 		return nil
 	}
 	return s.store.Read(ctx, lo, func(rec ledger.Record) error {
-		r, err := DecodeRecord(rec.Data)
+		r, _, err := DecodeStored(rec.Index, rec.Data)
 		if err != nil {
 			return err
 		}
@@ -434,13 +459,13 @@ func (s *Service) decide(b *batch, p *pending) {
 			s.reqAt[req] = e.Index
 		}
 	}
-	data, err := encodeRecord(rec)
+	lrec, err := s.logEntry(rec, res.Alerts)
 	if err != nil {
 		s.fail(err)
 		p.reply <- outcome{err: fmt.Errorf("%w: %v", ErrUnavailable, err)}
 		return
 	}
-	b.recs = append(b.recs, ledger.Record{Index: e.Index, Data: data})
+	b.recs = append(b.recs, lrec)
 	b.waiters = append(b.waiters, p)
 	b.results = append(b.results, outcome{res: res, entry: e})
 }
@@ -495,8 +520,16 @@ func (s *Service) commit() {
 					s.fail(err)
 				}
 			}
+			var cp []byte
+			size := b.recs[len(b.recs)-1].Index
+			if err == nil {
+				cp, err = s.checkpointAfter(size)
+			}
 			for i, p := range b.waiters {
 				o := b.results[i]
+				if err == nil && cp != nil {
+					o.receipt, err = s.receipt(b.recs[i], cp, size)
+				}
 				if err != nil {
 					o = outcome{err: fmt.Errorf("%w: making the entry durable: %v", ErrUnavailable, err)}
 				}
@@ -546,7 +579,7 @@ func ReplayAll(ctx context.Context, store ledger.Store, cfg registry.Config) (*r
 		return nil, err
 	}
 	err = store.Read(ctx, 1, func(rec ledger.Record) error {
-		r, err := DecodeRecord(rec.Data)
+		r, _, err := DecodeStored(rec.Index, rec.Data)
 		if err != nil {
 			return fmt.Errorf("entry %d: %w", rec.Index, err)
 		}

@@ -74,7 +74,7 @@ func TestStoreFailureStopsWrites(t *testing.T) {
 	flaky := &flakyStore{Store: mem, okAppends: 40}
 	svc := open(t, flaky)
 	for _, c := range []service.Command{party("root", registry.RoleAuthority), party("alpha", registry.RoleMember), party("bravo", registry.RoleMember)} {
-		if _, _, err := svc.Submit(ctx, c); err != nil {
+		if _, err := svc.Submit(ctx, c); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -87,7 +87,7 @@ func TestStoreFailureStopsWrites(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range 100 {
-				res, _, err := svc.Submit(ctx, fileAt(p, float64(w*100+i)*0.01))
+				o, err := svc.Submit(ctx, fileAt(p, float64(w*100+i)*0.01))
 				if err != nil {
 					if !errors.Is(err, service.ErrUnavailable) {
 						t.Errorf("write failed with %v, want ErrUnavailable", err)
@@ -96,7 +96,7 @@ func TestStoreFailureStopsWrites(t *testing.T) {
 					continue
 				}
 				mu.Lock()
-				acked[res.Intent.ID] = res.Intent.OVN
+				acked[o.Result.Intent.ID] = o.Result.Intent.OVN
 				mu.Unlock()
 			}
 		}()
@@ -105,7 +105,7 @@ func TestStoreFailureStopsWrites(t *testing.T) {
 	if failed.Load() == 0 || len(acked) == 0 {
 		t.Fatalf("%d writes acknowledged, %d failed: the store failure was not exercised", len(acked), failed.Load())
 	}
-	if _, _, err := svc.Submit(ctx, fileAt("alpha", 170)); !errors.Is(err, service.ErrUnavailable) {
+	if _, err := svc.Submit(ctx, fileAt("alpha", 170)); !errors.Is(err, service.ErrUnavailable) {
 		t.Fatalf("a write after the failure: %v, want ErrUnavailable", err)
 	}
 	svc.Close(ctx)
@@ -141,7 +141,7 @@ func TestSubmitAllSharesRequest(t *testing.T) {
 	svc := open(t, mem)
 	defer svc.Close(ctx)
 	for _, c := range []service.Command{party("root", registry.RoleAuthority), party("alpha", registry.RoleMember)} {
-		if _, _, err := svc.Submit(ctx, c); err != nil {
+		if _, err := svc.Submit(ctx, c); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -160,7 +160,7 @@ func TestSubmitAllSharesRequest(t *testing.T) {
 	var full, refs int
 	var first uint64
 	err := mem.Read(ctx, 1, func(rec ledger.Record) error {
-		r, err := service.DecodeRecord(rec.Data)
+		r, _, err := service.DecodeStored(rec.Index, rec.Data)
 		if err != nil {
 			return err
 		}

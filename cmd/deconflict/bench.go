@@ -30,6 +30,7 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	batch := fs.Int("batch", 0, "with -http: intents per batch request (0: one intent per request)")
 	dir := fs.String("dir", "", "with -durable or -http: store directory (default: a temporary one)")
 	n := fs.Int("n", 0, "file only the first n intents (0: all)")
+	receipts := fs.Bool("receipts", true, "with -durable or -http: sign a checkpoint per batch and answer each write with a receipt (-http clients verify them)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -55,7 +56,7 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	}
 	if *durable || *overHTTP {
 		defer pprof.StopCPUProfile()
-		sb := &svcBench{e: e, intents: intents, clients: *clients, batch: *batch, http: *overHTTP, dir: *dir}
+		sb := &svcBench{e: e, intents: intents, clients: *clients, batch: *batch, http: *overHTTP, dir: *dir, receipts: *receipts}
 		if err := sb.run(ctx); err != nil {
 			return err
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/deconflict/deconflict/auth"
 	"github.com/deconflict/deconflict/client"
 	"github.com/deconflict/deconflict/geo"
+	"github.com/deconflict/deconflict/ledger"
 	"github.com/deconflict/deconflict/registry"
 	"github.com/deconflict/deconflict/server"
 	"github.com/deconflict/deconflict/service"
@@ -34,6 +35,7 @@ type svcBench struct {
 	clients  int
 	batch    int
 	http     bool
+	receipts bool // the log signs checkpoints and answers with receipts
 	dir      string
 	conflict [][]string
 	keys     map[string]ed25519.PrivateKey
@@ -58,7 +60,13 @@ func (b *svcBench) run(ctx context.Context) error {
 	}
 	regCfg := registry.Config{Policy: registry.PolicyDetect}
 	now := func() time.Time { return benchEpoch }
-	svc, err := service.Open(ctx, service.Config{Store: store, Registry: regCfg, Now: now})
+	cfg := service.Config{Store: store, Registry: regCfg, Now: now, Origin: "deconflict-bench"}
+	if b.receipts {
+		if _, cfg.LogKey, err = auth.GenerateKey(); err != nil {
+			return err
+		}
+	}
+	svc, err := service.Open(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -69,7 +77,7 @@ func (b *svcBench) run(ctx context.Context) error {
 			return err
 		}
 		keys[id] = priv
-		_, _, err = svc.Submit(ctx, service.Command{Entry: registry.Entry{Party: registry.PartyID(by), Kind: registry.KindAddParty,
+		_, err = svc.Submit(ctx, service.Command{Entry: registry.Entry{Party: registry.PartyID(by), Kind: registry.KindAddParty,
 			AddParty: &registry.AddParty{Party: registry.Party{ID: registry.PartyID(id), Name: id, Role: role, PublicKey: pub}}}})
 		return err
 	}
@@ -100,9 +108,15 @@ func (b *svcBench) run(ctx context.Context) error {
 		defer hs.Close()
 		addr := "http://" + ln.Addr().String()
 		tr := &http.Transport{MaxIdleConnsPerHost: b.clients * 2}
+		var lk string
+		if cfg.LogKey != nil {
+			if lk, err = ledger.VerifierKey(cfg.Origin, cfg.LogKey.Public().(ed25519.PublicKey)); err != nil {
+				return err
+			}
+		}
 		clients := map[string]*client.Client{}
 		for id, k := range keys {
-			c, err := client.New(client.Config{BaseURL: addr, Party: id, Key: k, Audience: "bench", HTTP: &http.Client{Transport: tr, Timeout: time.Minute}})
+			c, err := client.New(client.Config{BaseURL: addr, Party: id, Key: k, Audience: "bench", LogKey: lk, HTTP: &http.Client{Transport: tr, Timeout: time.Minute}})
 			if err != nil {
 				return err
 			}
@@ -135,13 +149,13 @@ func (b *svcBench) fileSubmit(ctx context.Context, svc *service.Service, items [
 	for _, i := range items {
 		it := b.intents[i]
 		t := time.Now()
-		res, _, err := svc.Submit(ctx, service.Command{Entry: registry.Entry{Party: registry.PartyID(it.Party), Kind: registry.KindFile,
+		so, err := svc.Submit(ctx, service.Command{Entry: registry.Entry{Party: registry.PartyID(it.Party), Kind: registry.KindFile,
 			File: &registry.File{Intent: registry.IntentID(it.ID), Volumes: it.Volumes}}})
 		if err != nil {
 			return nil, fmt.Errorf("intent %s: %w", it.ID, err)
 		}
 		o := outcomeIDs{idx: i, lat: time.Since(t)}
-		for _, c := range res.Conflicts {
+		for _, c := range so.Result.Conflicts {
 			o.conflicts = append(o.conflicts, string(c.Intent.ID))
 		}
 		out = append(out, o)

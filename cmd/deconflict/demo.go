@@ -15,6 +15,7 @@ import (
 	"github.com/deconflict/deconflict/auth"
 	"github.com/deconflict/deconflict/client"
 	"github.com/deconflict/deconflict/geo"
+	"github.com/deconflict/deconflict/ledger"
 	"github.com/deconflict/deconflict/registry"
 	"github.com/deconflict/deconflict/server"
 	"github.com/deconflict/deconflict/service"
@@ -59,13 +60,19 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	go run.serve(ctx, ln)
 	addr := "http://" + ln.Addr().String()
 
-	d := &demo{e: e, ctx: ctx, clients: map[string]*client.Client{}}
+	d := &demo{e: e, ctx: ctx, clients: map[string]*client.Client{}, receipts: map[string]int{}}
+	lk, err := logKey(*dir, "")
+	if err != nil {
+		return err
+	}
 	for _, p := range []string{"france", "usa", "russia"} {
 		key, err := auth.ReadPrivateKey(keyPath(*dir, p))
 		if err != nil {
 			return err
 		}
-		c, err := client.New(client.Config{BaseURL: addr, Party: p, Key: key, Audience: cfg.ServiceID})
+		keep := receiptSink(e, filepath.Join(*dir, "receipts", p+".jsonl"))
+		c, err := client.New(client.Config{BaseURL: addr, Party: p, Key: key, Audience: cfg.ServiceID, LogKey: lk,
+			OnReceipt: func(r *ledger.Receipt) { d.receipts[p]++; keep(r) }})
 		if err != nil {
 			return err
 		}
@@ -94,6 +101,9 @@ type demo struct {
 	ctx     context.Context
 	clients map[string]*client.Client
 	step    int
+	// receipts counts the verified receipts each party kept (the clients
+	// verify every write's receipt against the log key).
+	receipts map[string]int
 }
 
 func (d *demo) say(format string, args ...any) {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/deconflict/deconflict/auth"
+	"github.com/deconflict/deconflict/ledger"
 	"github.com/deconflict/deconflict/registry"
 	"github.com/deconflict/deconflict/service"
 )
@@ -27,6 +29,7 @@ func runInit(ctx context.Context, e *env, args []string) error {
 	horiz := fs.Float64("sep-horizontal", 0, "horizontal separation minimum, metres")
 	vert := fs.Float64("sep-vertical", 0, "vertical separation minimum, metres")
 	sepTime := fs.Int64("sep-time", 0, "time separation minimum, seconds")
+	witnesses := fs.Int("witnesses", 1, "how many parties must cosign a checkpoint for it to be witnessed")
 	var parties multiFlag
 	fs.Var(&parties, "party", "also make a key for this member party and register it (repeatable)")
 	if err := parse(fs, args); err != nil {
@@ -36,7 +39,10 @@ func runInit(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("%s is already a data directory; pick another -dir", *dir)
 	}
 	cfg := &dirConfig{ServiceID: "deconflict-" + service.NewUUID()[:8], Listen: *listen, Policy: registry.Policy(*policy),
-		HorizontalM: *horiz, VerticalM: *vert, TimeS: *sepTime, Authority: *authority}
+		HorizontalM: *horiz, VerticalM: *vert, TimeS: *sepTime, Authority: *authority, Witnesses: *witnesses}
+	if *witnesses < 1 {
+		return errors.New("-witnesses must be at least 1")
+	}
 	if cfg.Policy == registry.PolicyDetect {
 		return errors.New("policy detect is for benchmarks only; use strict or aware")
 	}
@@ -63,7 +69,18 @@ func runInit(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer store.Close(context.Background())
-	svc, err := service.Open(ctx, service.Config{Store: store, Registry: cfg.registryConfig()})
+	vkey, err := ledger.VerifierKey(cfg.ServiceID, svcKey.Public().(ed25519.PublicKey))
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(*dir, "log.vkey"), []byte(vkey+"\n"), 0o644); err != nil {
+		return err
+	}
+	scfg, err := serviceConfig(*dir, cfg, store)
+	if err != nil {
+		return err
+	}
+	svc, err := service.Open(ctx, scfg)
 	if err != nil {
 		return err
 	}
@@ -73,7 +90,7 @@ func runInit(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		_, _, err = svc.Submit(ctx, service.Command{Entry: registry.Entry{Party: registry.PartyID(by), Kind: registry.KindAddParty,
+		_, err = svc.Submit(ctx, service.Command{Entry: registry.Entry{Party: registry.PartyID(by), Kind: registry.KindAddParty,
 			AddParty: &registry.AddParty{Party: registry.Party{ID: registry.PartyID(id), Name: id, Role: role, PublicKey: pub}}}})
 		return err
 	}
@@ -92,6 +109,6 @@ func runInit(ctx context.Context, e *env, args []string) error {
 	if len(parties) > 0 {
 		fmt.Fprintf(e.stdout, ", members %s", strings.Join(parties, ", "))
 	}
-	fmt.Fprintf(e.stdout, "\nkeys are in %s (private keys 0600: hand each to its party)\nnext: deconflict serve -dir %s\n", filepath.Join(*dir, "keys"), *dir)
+	fmt.Fprintf(e.stdout, "\nkeys are in %s (private keys 0600: hand each to its party)\nthe log's verifier key is %s (hand it to every party: it checks receipts and checkpoints)\nnext: deconflict serve -dir %s\n", filepath.Join(*dir, "keys"), filepath.Join(*dir, "log.vkey"), *dir)
 	return nil
 }

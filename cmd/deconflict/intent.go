@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/deconflict/deconflict/ledger"
 	"github.com/deconflict/deconflict/registry"
 	"github.com/deconflict/deconflict/server"
 )
@@ -18,7 +19,7 @@ func runIntent(ctx context.Context, e *env, args []string) error {
 	}
 	sub, args := args[0], leadingArgsLast(args[1:])
 	fs := newFlags(e, "intent "+sub, "[ID] [flags]")
-	cf := addClientFlags(fs)
+	cf := addClientFlags(e, fs)
 	var file, keys, ovn, state, id *string
 	var priority *int
 	switch sub {
@@ -164,8 +165,20 @@ func reportWrite(e *env, verb string, f *server.FiledView, err error) error {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "%s intent %s (state %s, ovn %s, entry %d)\n", verb, f.Intent.ID, f.Intent.State, f.Intent.OVN, f.Entry)
+	if f.Receipt != nil {
+		fmt.Fprintf(e.stdout, "receipt verified: entry %d is in the log's signed checkpoint of %d entries (kept in the receipts file)\n", f.Entry, checkpointSize(f.Receipt))
+	}
 	for _, c := range f.Conflicts {
 		fmt.Fprintf(e.stdout, "  conflicts with %s of %s (priority %d): its owner was alerted\n", c.ID, c.Owner, c.Priority)
 	}
 	return nil
+}
+
+// checkpointSize is the size of a (verified) receipt's checkpoint.
+func checkpointSize(r *ledger.Receipt) int {
+	c, err := ledger.ParseCheckpoint([]byte(strings.SplitN(r.Checkpoint, "\n\n", 2)[0] + "\n"))
+	if err != nil {
+		return 0
+	}
+	return int(c.Size)
 }

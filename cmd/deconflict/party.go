@@ -17,7 +17,7 @@ func runParty(ctx context.Context, e *env, args []string) error {
 	}
 	sub, args := args[0], args[1:]
 	fs := newFlags(e, "party "+sub, "[flags]")
-	cf := addClientFlags(fs)
+	cf := addClientFlags(e, fs)
 	switch sub {
 	case "add":
 		id := fs.String("id", "", "party id (a-z, 0-9, -, _)")

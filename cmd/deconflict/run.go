@@ -36,6 +36,8 @@ func commands() map[string]command {
 		"serve":  {"serve the HTTP API from a data directory", runServe},
 		"party":  {"add, list or revoke parties (authority)", runParty},
 		"intent": {"file, get, update, activate, end or list intents", runIntent},
+		"watch":  {"follow the log as a party: verify every checkpoint, entry and receipt, cosign", runWatch},
+		"verify": {"check receipts and a checkpoint chain offline (or a whole data directory with -store)", runVerify},
 	}
 }
 

@@ -57,8 +57,14 @@ func startService(ctx context.Context, dir string, cfg *dirConfig, log *slog.Log
 		return nil, err
 	}
 	start := time.Now()
-	svc, err := service.Open(ctx, service.Config{Store: store, Registry: cfg.registryConfig(), Logger: log, SnapshotEvery: snapEvery,
-		Progress: func(n, total uint64) { fmt.Fprintf(e.stderr, "replaying the log: %d/%d entries\n", n, total) }})
+	scfg, err := serviceConfig(dir, cfg, store)
+	if err != nil {
+		store.Close(context.Background())
+		return nil, err
+	}
+	scfg.Logger, scfg.SnapshotEvery = log, snapEvery
+	scfg.Progress = func(n, total uint64) { fmt.Fprintf(e.stderr, "replaying the log: %d/%d entries\n", n, total) }
+	svc, err := service.Open(ctx, scfg)
 	if err != nil {
 		store.Close(context.Background())
 		return nil, err

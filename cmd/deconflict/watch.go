@@ -1,0 +1,400 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/deconflict/deconflict/auth"
+	"github.com/deconflict/deconflict/client"
+	"github.com/deconflict/deconflict/ledger"
+	"github.com/deconflict/deconflict/service"
+)
+
+func runWatch(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "watch", "-as PARTY [-dir DIR] [-once] [-interval D] [-gossip DIR] [-witness-keys DIR]")
+	cf := addClientFlags(e, fs)
+	once := fs.Bool("once", false, "check the log once, cosign, and exit")
+	interval := fs.Duration("interval", 2*time.Second, "how often to poll for a new checkpoint")
+	chain := fs.String("chain", "", "the chain of accepted checkpoints (default DIR/witness/PARTY.chain.jsonl)")
+	gossip := fs.String("gossip", "", "a directory shared with other parties' watchers: each writes its latest cosigned checkpoint there and checks the others'")
+	wkeys := fs.String("witness-keys", "", "directory of the parties' public keys (NAME.pub), to check their cosignatures (default DIR/keys)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *interval < 100*time.Millisecond {
+		return errors.New("-interval must be at least 100ms")
+	}
+	w, err := newWatcher(e, cf, fs, *chain, *gossip, *wkeys)
+	if err != nil {
+		return err
+	}
+	if err := w.start(ctx); err != nil {
+		return err
+	}
+	for {
+		if err := w.step(ctx); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		if *once {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(*interval):
+		}
+	}
+}
+
+// watcher follows the log as one party: it keeps its own copy of the
+// Merkle tree from the public leaves, checks each new checkpoint against
+// it and against a consistency proof from the last one it accepted,
+// checks the content of its own entries and that its receipts are in the
+// log, cosigns, and records every accepted checkpoint in its chain file.
+type watcher struct {
+	out       io.Writer
+	c         *client.Client
+	party     string
+	log       note.Verifier
+	cosigner  note.Signer
+	witnesses []note.Verifier
+	chain     string
+	receipts  string
+	gossip    string
+
+	tree   ledger.Tree
+	cc     *checkedChain
+	linked map[uint64]bool
+}
+
+func newWatcher(e *env, cf *clientFlags, fs *flag.FlagSet, chain, gossip, wkeys string) (*watcher, error) {
+	c, err := cf.client(false)
+	if err != nil {
+		return nil, err
+	}
+	kp := *cf.key
+	if kp == "" {
+		kp = keyPath(*cf.dir, c.Party())
+	}
+	key, err := auth.ReadPrivateKey(kp)
+	if err != nil {
+		return nil, err
+	}
+	if chain == "" {
+		chain = chainPath(*cf.dir, c.Party())
+	}
+	if wkeys == "" {
+		wkeys = filepath.Join(*cf.dir, "keys")
+	}
+	receipts := *cf.receipts
+	if receipts == "" {
+		receipts = filepath.Join(*cf.dir, "receipts", c.Party()+".jsonl")
+	}
+	return makeWatcher(e.stdout, c, key, chain, receipts, gossip, wkeys)
+}
+
+func makeWatcher(out io.Writer, c *client.Client, key ed25519.PrivateKey, chain, receipts, gossip, wkeys string) (*watcher, error) {
+	if c.LogVerifier() == nil {
+		return nil, errors.New("watch needs the log's verifier key")
+	}
+	cosigner, err := ledger.NewCosigner(c.Party(), key, nil)
+	if err != nil {
+		return nil, err
+	}
+	w := &watcher{out: out, c: c, party: c.Party(), log: c.LogVerifier(), cosigner: cosigner,
+		chain: chain, receipts: receipts, gossip: gossip, linked: map[uint64]bool{}}
+	if w.witnesses, err = witnessKeys(wkeys); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+// witnessKeys reads the cosignature verifiers of the parties whose public
+// keys (NAME.pub) are in dir; a missing dir means none.
+func witnessKeys(dir string) ([]note.Verifier, error) {
+	names, err := filepath.Glob(filepath.Join(dir, "*.pub"))
+	if err != nil {
+		return nil, err
+	}
+	var out []note.Verifier
+	for _, n := range names {
+		pub, err := auth.ReadPublicKey(n)
+		if err != nil {
+			return nil, err
+		}
+		v, err := ledger.NewCosignatureVerifier(strings.TrimSuffix(filepath.Base(n), ".pub"), pub)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// start checks the chain file and rebuilds the tree up to its last
+// checkpoint from the leaves the log serves now: a history rewritten while
+// the watcher was away is caught here.
+func (w *watcher) start(ctx context.Context) error {
+	links, err := readJSONLines[chainLink](w.chain)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	if w.cc, err = checkChain(links, w.log); err != nil {
+		return fmt.Errorf("your chain file %s: %w", w.chain, err)
+	}
+	for i := range w.cc.linked {
+		w.linked[i] = true
+	}
+	last, _, ok := w.cc.last()
+	if !ok {
+		return nil
+	}
+	if err := w.fetchLeaves(ctx, last.Size); err != nil {
+		return err
+	}
+	root, err := w.tree.Root(last.Size)
+	if err != nil {
+		return err
+	}
+	if root != last.Root {
+		return fmt.Errorf("LOG REWRITTEN: the first %d entries the log serves now hash to %v, but the checkpoint of that size you accepted has root %v", last.Size, root, last.Root)
+	}
+	return nil
+}
+
+// fetchLeaves adds the public leaves up to size to the local tree,
+// checking each, and the content of this party's own entries.
+func (w *watcher) fetchLeaves(ctx context.Context, size uint64) error {
+	for w.tree.Size() < size {
+		from := w.tree.Size() + 1
+		n := min(size-from+1, 1000)
+		entries, err := w.c.LogEntries(ctx, from, int(n))
+		if err != nil {
+			return fmt.Errorf("reading entries from %d: %w", from, err)
+		}
+		if len(entries) == 0 {
+			return fmt.Errorf("ENTRIES WITHHELD: the log has a checkpoint of %d entries but serves none from %d", size, from)
+		}
+		for _, pe := range entries {
+			want := w.tree.Size() + 1
+			if pe.Index != want {
+				return fmt.Errorf("LOG INCONSISTENT: asked for entry %d, the log served entry %d", want, pe.Index)
+			}
+			leaf, err := ledger.ParseLeaf([]byte(pe.Leaf))
+			if err != nil {
+				return fmt.Errorf("LOG INCONSISTENT: entry %d: %w", pe.Index, err)
+			}
+			if leaf.Index != pe.Index {
+				return fmt.Errorf("LOG INCONSISTENT: the leaf served as entry %d says it is entry %d (entries dropped or reordered)", pe.Index, leaf.Index)
+			}
+			if leaf.Party == w.party {
+				if err := w.checkOwn(ctx, leaf); err != nil {
+					return err
+				}
+			}
+			if _, err := w.tree.Add(leaf.Hash()); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// checkOwn checks the content of an entry made in this party's name
+// against its commitment.
+func (w *watcher) checkOwn(ctx context.Context, leaf ledger.Leaf) error {
+	c, err := w.c.EntryContent(ctx, leaf.Index)
+	if err != nil {
+		return fmt.Errorf("reading the content of your entry %d: %w", leaf.Index, err)
+	}
+	if c.Leaf != string(leaf.Marshal()) {
+		return fmt.Errorf("LOG INCONSISTENT: entry %d is served with two different leaves", leaf.Index)
+	}
+	if err := ledger.CheckContent(leaf, c.Salt, c.Content); err != nil {
+		return fmt.Errorf("CONTENT TAMPERED: your entry %d: %w", leaf.Index, err)
+	}
+	r, err := service.DecodeRecord(c.Content)
+	if err != nil {
+		return fmt.Errorf("CONTENT TAMPERED: your entry %d: %w", leaf.Index, err)
+	}
+	if r.Entry.Index != leaf.Index || string(r.Entry.Party) != w.party || string(r.Entry.Kind) != leaf.Kind {
+		return fmt.Errorf("CONTENT TAMPERED: your entry %d holds entry %d (%s by %s)", leaf.Index, r.Entry.Index, r.Entry.Kind, r.Entry.Party)
+	}
+	return nil
+}
+
+// step checks the latest checkpoint and, if it is new, accepts and cosigns it.
+func (w *watcher) step(ctx context.Context) error {
+	signed, err := w.c.Checkpoint(ctx, false)
+	if err != nil {
+		return fmt.Errorf("reading the checkpoint: %w", err)
+	}
+	cp, n, err := ledger.OpenCheckpoint(signed, w.log, w.witnesses...)
+	if err != nil {
+		return fmt.Errorf("BAD CHECKPOINT from the log: %w", err)
+	}
+	last, lastSigned, have := w.cc.last()
+	if have && cp.Size < last.Size {
+		return fmt.Errorf("LOG ROLLED BACK: the log's checkpoint has %d entries, you accepted one of %d", cp.Size, last.Size)
+	}
+	if have && cp.Size == last.Size {
+		if cp.Root != last.Root {
+			return &ledger.InconsistencyError{Old: lastSigned, New: signed, OldC: last, NewC: cp, Reason: "same size, different roots: the log signed two histories"}
+		}
+		return w.checkGossip(ctx)
+	}
+	if err := w.fetchLeaves(ctx, cp.Size); err != nil {
+		return err
+	}
+	root, err := w.tree.Root(cp.Size)
+	if err != nil {
+		return err
+	}
+	if root != cp.Root {
+		return fmt.Errorf("LOG INCONSISTENT: the checkpoint of %d entries has root %v, but the entries the log serves hash to %v", cp.Size, cp.Root, root)
+	}
+	link := chainLink{}
+	if have {
+		proof, err := w.c.ConsistencyProof(ctx, last.Size, cp.Size)
+		if err != nil {
+			return fmt.Errorf("reading the consistency proof %d -> %d: %w", last.Size, cp.Size, err)
+		}
+		if err := ledger.CheckConsistency(last, lastSigned, cp, signed, proof); err != nil {
+			return err
+		}
+		link.Proof = proof
+	}
+	if link.Receipts, err = w.linkReceipts(cp.Size); err != nil {
+		return err
+	}
+	cosigned, err := note.Sign(n, w.cosigner)
+	if err != nil {
+		return err
+	}
+	if _, err := w.c.Cosign(ctx, cosigned); err != nil {
+		return fmt.Errorf("sending the cosignature: %w", err)
+	}
+	link.Checkpoint = string(cosigned)
+	if err := appendJSONLine(w.chain, link); err != nil {
+		return err
+	}
+	w.cc.links = append(w.cc.links, link)
+	w.cc.cps = append(w.cc.cps, cp)
+	var by []string
+	for _, s := range n.Sigs {
+		if s.Name != w.log.Name() && s.Name != w.party {
+			by = append(by, s.Name)
+		}
+	}
+	fmt.Fprintf(w.out, "checkpoint %d verified (root %v, %d of your receipts linked) and cosigned by %s", cp.Size, cp.Root, len(link.Receipts), w.party)
+	if len(by) > 0 {
+		fmt.Fprintf(w.out, "; also cosigned by %s", strings.Join(by, ", "))
+	}
+	fmt.Fprintln(w.out)
+	if w.gossip != "" {
+		if err := os.MkdirAll(w.gossip, 0o700); err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(w.gossip, w.party+".checkpoint"), cosigned, 0o644); err != nil {
+			return err
+		}
+	}
+	return w.checkGossip(ctx)
+}
+
+// linkReceipts checks this party's receipts not yet linked that the tree
+// of size covers: each must verify, and its leaf must be the one in the
+// tree. It returns their inclusion proofs.
+func (w *watcher) linkReceipts(size uint64) ([]linkedRecord, error) {
+	rs, err := readJSONLines[ledger.Receipt](w.receipts)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []linkedRecord
+	for _, r := range rs {
+		if w.linked[r.Index] || r.Index > size {
+			continue
+		}
+		if _, _, err := r.Verify(w.log); err != nil {
+			return nil, fmt.Errorf("your receipt file %s: %w", w.receipts, err)
+		}
+		h, err := w.tree.LeafHash(r.Index)
+		if err != nil {
+			return nil, err
+		}
+		if h != r.LeafHash {
+			return nil, fmt.Errorf("ENTRY CHANGED: your receipt for entry %d has leaf hash %v, the log now has %v there", r.Index, r.LeafHash, h)
+		}
+		proof, err := w.tree.InclusionProof(r.Index, size)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, linkedRecord{Index: r.Index, LeafHash: h, Proof: proof})
+		w.linked[r.Index] = true
+	}
+	return out, nil
+}
+
+// checkGossip checks the checkpoints other parties' watchers left in the
+// gossip directory against this party's view of the log.
+func (w *watcher) checkGossip(ctx context.Context) error {
+	if w.gossip == "" {
+		return nil
+	}
+	names, err := filepath.Glob(filepath.Join(w.gossip, "*.checkpoint"))
+	if err != nil {
+		return err
+	}
+	slices.Sort(names)
+	last, lastSigned, _ := w.cc.last()
+	for _, name := range names {
+		if strings.TrimSuffix(filepath.Base(name), ".checkpoint") == w.party {
+			continue
+		}
+		theirs, err := os.ReadFile(name)
+		if err != nil {
+			return err
+		}
+		c, _, err := ledger.OpenCheckpoint(theirs, w.log, w.witnesses...)
+		if err != nil {
+			return fmt.Errorf("gossip %s: %w", name, err)
+		}
+		if c.Size <= w.tree.Size() {
+			root, err := w.tree.Root(c.Size)
+			if err != nil {
+				return err
+			}
+			if root != c.Root {
+				return &ledger.InconsistencyError{Old: lastSigned, New: theirs, OldC: last, NewC: c,
+					Reason: fmt.Sprintf("FORK: %s was shown a log whose first %d entries differ from yours", filepath.Base(name), c.Size)}
+			}
+			continue
+		}
+		proof, err := w.c.ConsistencyProof(ctx, last.Size, c.Size)
+		if err != nil {
+			return &ledger.InconsistencyError{Old: lastSigned, New: theirs, OldC: last, NewC: c,
+				Reason: fmt.Sprintf("FORK?: the log cannot prove that %s's checkpoint extends yours: %v", filepath.Base(name), err)}
+		}
+		if err := ledger.CheckConsistency(last, lastSigned, c, theirs, proof); err != nil {
+			return err
+		}
+	}
+	return nil
+}
