@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"io"
@@ -60,7 +61,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	go run.serve(ctx, ln)
 	addr := "http://" + ln.Addr().String()
 
-	d := &demo{e: e, ctx: ctx, clients: map[string]*client.Client{}, receipts: map[string]int{}}
+	d := &demo{e: e, ctx: ctx, dir: *dir, clients: map[string]*client.Client{}, receipts: map[string]int{}, keys: map[string]ed25519.PrivateKey{}}
 	lk, err := logKey(*dir, "")
 	if err != nil {
 		return err
@@ -70,6 +71,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
+		d.keys[p] = key
 		keep := receiptSink(e, filepath.Join(*dir, "receipts", p+".jsonl"))
 		c, err := client.New(client.Config{BaseURL: addr, Party: p, Key: key, Audience: cfg.ServiceID, LogKey: lk,
 			OnReceipt: func(r *ledger.Receipt) { d.receipts[p]++; keep(r) }})
@@ -91,6 +93,8 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	fmt.Fprintf(e.stdout, "  go run ./cmd/deconflict intent list -dir %s -server %s -as france\n", *dir, addr)
 	fmt.Fprintf(e.stdout, "  go run ./cmd/deconflict intent get -dir %s -server %s -as france INTENT_ID   (full ids are in intent list)\n", *dir, addr)
 	fmt.Fprintf(e.stdout, "  go run ./cmd/deconflict party list -dir %s -server %s\n", *dir, addr)
+	fmt.Fprintf(e.stdout, "  go run ./cmd/deconflict watch -dir %s -server %s -as usa          (verify the log as usa, cosign, follow it)\n", *dir, addr)
+	fmt.Fprintf(e.stdout, "  go run ./cmd/deconflict verify -dir %s -as france                  (check france's receipts and chain offline)\n", *dir)
 	fmt.Fprintf(e.stdout, "  curl %s/v1/openapi.json\n", addr)
 	<-ctx.Done()
 	return nil
@@ -99,6 +103,8 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 type demo struct {
 	e       *env
 	ctx     context.Context
+	dir     string
+	keys    map[string]ed25519.PrivateKey
 	clients map[string]*client.Client
 	step    int
 	// receipts counts the verified receipts each party kept (the clients
@@ -191,6 +197,46 @@ func (d *demo) story() error {
 		for _, a := range as {
 			d.say("  %-7s entry %d: %s: your intent %s, by %s of %s", name, a.Entry, a.Kind, short(a.Intent), short(a.By), a.ByParty)
 		}
+	}
+	return d.witness()
+}
+
+// witness shows the verifiable record: the receipts each party's client
+// verified and kept, then each party checking the log as a witness and
+// cosigning its checkpoint.
+func (d *demo) witness() error {
+	d.say("\nthe record (a Merkle log; every answer to a write carried a receipt its client verified against the log key):")
+	for _, name := range []string{"france", "usa", "russia"} {
+		d.say("  %-7s %s kept in %s", name, plural(d.receipts[name], "receipt"), filepath.Join(d.dir, "receipts", name+".jsonl"))
+	}
+	d.say("each party checks the log (signature, every public leaf against the tree, its own entries' content, its receipts) and cosigns:")
+	for _, name := range []string{"france", "usa", "russia"} {
+		var out strings.Builder
+		w, err := makeWatcher(&out, d.clients[name], d.keys[name], chainPath(d.dir, name),
+			filepath.Join(d.dir, "receipts", name+".jsonl"), filepath.Join(d.dir, "gossip"), filepath.Join(d.dir, "keys"))
+		if err != nil {
+			return err
+		}
+		if err := w.start(d.ctx); err != nil {
+			return err
+		}
+		if err := w.step(d.ctx); err != nil {
+			return fmt.Errorf("%s witnessing the log: %w", name, err)
+		}
+		d.say("  %-7s %s", name, strings.TrimSpace(out.String()))
+	}
+	signed, err := d.clients["france"].Checkpoint(d.ctx, true)
+	if err != nil {
+		return err
+	}
+	c, err := ledger.ParseCheckpoint(signed)
+	if err != nil {
+		return err
+	}
+	d.say("the service now serves a witnessed checkpoint of %d entries carrying %d signatures (the log's and the parties'); anyone with %s can check it offline:",
+		c.Size, strings.Count(string(signed), "\n— "), filepath.Join(d.dir, "log.vkey"))
+	for _, l := range strings.Split(strings.TrimSpace(string(signed)), "\n") {
+		d.say("    %s", l)
 	}
 	return nil
 }

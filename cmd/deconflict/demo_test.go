@@ -23,6 +23,9 @@ func TestDemo(t *testing.T) {
 		"france  entry",
 		": preempted: your intent",
 		": contingent: your intent",
+		"france  2 receipts kept",
+		"and cosigned by russia; also cosigned by france, usa",
+		"the service now serves a witnessed checkpoint",
 		"demo complete.",
 	} {
 		if !strings.Contains(out.String(), want) {
