@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -130,6 +131,35 @@ func TestSignUniqueJTI(t *testing.T) {
 		tok := mustSign(t, "alice", nil, t0(), time.Minute)
 		if _, err := v.Verify(tok, nil, t0()); err != nil {
 			t.Fatalf("token %d: %v", i, err)
+		}
+	}
+}
+
+// TestCheckRecorded: a recorded request checks out long after its token
+// expired, and not with another key, party, audience or body.
+func TestCheckRecorded(t *testing.T) {
+	pub, priv, err := GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherPub, _, _ := GenerateKey()
+	body := []byte(`{"priority":1}`)
+	tok, err := Sign(priv, "france", "svc", body, time.Now().Add(-24*time.Hour), time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckRecorded(tok, body, "france", "svc", pub); err != nil {
+		t.Fatalf("recorded request refused: %v", err)
+	}
+	for name, call := range map[string]func() error{
+		"other key":      func() error { return CheckRecorded(tok, body, "france", "svc", otherPub) },
+		"other party":    func() error { return CheckRecorded(tok, body, "usa", "svc", pub) },
+		"other audience": func() error { return CheckRecorded(tok, body, "france", "other", pub) },
+		"other body":     func() error { return CheckRecorded(tok, []byte(`{"priority":2}`), "france", "svc", pub) },
+		"garbage":        func() error { return CheckRecorded("a.b.c", body, "france", "svc", pub) },
+	} {
+		if err := call(); !errors.Is(err, ErrUnauthenticated) {
+			t.Errorf("%s: err = %v, want ErrUnauthenticated", name, err)
 		}
 	}
 }

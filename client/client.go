@@ -112,6 +112,9 @@ func (c *Client) filed(f *server.FiledView, kind registry.Kind, err error) (*ser
 	return f, c.checkReceipt(f.Receipt, f.Entry, kind)
 }
 
+// Audience is the service id the client's tokens name.
+func (c *Client) Audience() string { return c.cfg.Audience }
+
 // Party is the party the client acts as.
 func (c *Client) Party() string { return c.cfg.Party }
 

@@ -70,6 +70,7 @@ type watcher struct {
 	c         *client.Client
 	party     string
 	log       note.Verifier
+	pub       ed25519.PublicKey // this party's
 	cosigner  note.Signer
 	witnesses []note.Verifier
 	chain     string
@@ -115,7 +116,7 @@ func makeWatcher(out io.Writer, c *client.Client, key ed25519.PrivateKey, chain,
 	if err != nil {
 		return nil, err
 	}
-	w := &watcher{out: out, c: c, party: c.Party(), log: c.LogVerifier(), cosigner: cosigner,
+	w := &watcher{out: out, c: c, party: c.Party(), log: c.LogVerifier(), cosigner: cosigner, pub: key.Public().(ed25519.PublicKey),
 		chain: chain, receipts: receipts, gossip: gossip, linked: map[uint64]bool{}}
 	if w.witnesses, err = witnessKeys(wkeys); err != nil {
 		return nil, err
@@ -233,6 +234,38 @@ func (w *watcher) checkOwn(ctx context.Context, leaf ledger.Leaf) error {
 	}
 	if r.Entry.Index != leaf.Index || string(r.Entry.Party) != w.party || string(r.Entry.Kind) != leaf.Kind {
 		return fmt.Errorf("CONTENT TAMPERED: your entry %d holds entry %d (%s by %s)", leaf.Index, r.Entry.Index, r.Entry.Kind, r.Entry.Party)
+	}
+	return w.checkSigned(ctx, leaf, r)
+}
+
+// checkSigned checks that an entry in this party's name holds a request
+// this party signed (for the items of a batch, the entry holding the
+// batch's request).
+func (w *watcher) checkSigned(ctx context.Context, leaf ledger.Leaf, r *service.Record) error {
+	req := r.Request
+	if req == nil && r.RequestAt != 0 {
+		if r.RequestAt >= leaf.Index {
+			return fmt.Errorf("FORGED ENTRY: your entry %d refers to the request of entry %d, which is not before it", leaf.Index, r.RequestAt)
+		}
+		c, err := w.c.EntryContent(ctx, r.RequestAt)
+		if err != nil {
+			return fmt.Errorf("reading entry %d, which holds the request of your entry %d: %w", r.RequestAt, leaf.Index, err)
+		}
+		at, err := service.DecodeRecord(c.Content)
+		if err != nil || at.Request == nil || string(at.Entry.Party) != w.party {
+			return fmt.Errorf("FORGED ENTRY: your entry %d refers to entry %d for its request, which holds none of yours", leaf.Index, r.RequestAt)
+		}
+		req = at.Request
+	}
+	if req == nil {
+		if leaf.Kind == "add_party" || leaf.Kind == "revoke_party" {
+			fmt.Fprintf(w.out, "note: entry %d (%s) is in your name without a signed request: made by the operator at set-up (deconflict init)\n", leaf.Index, leaf.Kind)
+			return nil
+		}
+		return fmt.Errorf("FORGED ENTRY: entry %d (%s) is in your name but holds no request you signed", leaf.Index, leaf.Kind)
+	}
+	if err := auth.CheckRecorded(req.Token, req.Body, w.party, w.c.Audience(), w.pub); err != nil {
+		return fmt.Errorf("FORGED ENTRY: entry %d (%s) is in your name but its request was not signed by you: %w", leaf.Index, leaf.Kind, err)
 	}
 	return nil
 }
