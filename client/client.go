@@ -263,7 +263,7 @@ func (c *Client) Parties(ctx context.Context) ([]server.PartyView, error) {
 // Revoke revokes a party (authority only).
 func (c *Client) Revoke(ctx context.Context, id registry.PartyID) (*server.PartyView, error) {
 	var out server.PartyView
-	if err := c.Do(ctx, "POST", "/v1/parties/"+url.PathEscape(string(id))+"/revoke", nil, &out); err != nil {
+	if err := c.Do(ctx, "POST", "/v1/parties/"+url.PathEscape(string(id))+"/revoke", server.RevokeRequest{Party: id}, &out); err != nil {
 		return &out, err
 	}
 	return &out, c.checkReceipt(out.Receipt, receiptIndex(out.Receipt), registry.KindRevokeParty)

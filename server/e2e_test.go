@@ -327,7 +327,7 @@ func TestRefusals(t *testing.T) {
 		{
 			name: "member revokes a party",
 			setup: func(t *testing.T) (request, func(*testing.T, *reply)) {
-				return request{as: "alpha", method: "POST", path: "/v1/parties/bravo/revoke"}, nil
+				return request{as: "alpha", method: "POST", path: "/v1/parties/bravo/revoke", body: server.RevokeRequest{Party: "bravo"}}, nil
 			},
 			wantStatus: http.StatusForbidden, wantType: server.TypeForbidden,
 		},
@@ -404,14 +404,28 @@ func TestRefusals(t *testing.T) {
 		{
 			name: "authority revokes an unknown party",
 			setup: func(t *testing.T) (request, func(*testing.T, *reply)) {
-				return request{as: authority, method: "POST", path: "/v1/parties/nobody/revoke"}, nil
+				return request{as: authority, method: "POST", path: "/v1/parties/nobody/revoke", body: server.RevokeRequest{Party: "nobody"}}, nil
 			},
 			wantStatus: http.StatusNotFound, wantType: server.TypeNotFound,
 		},
 		{
+			name: "revoke body names another party",
+			setup: func(t *testing.T) (request, func(*testing.T, *reply)) {
+				return request{as: authority, method: "POST", path: "/v1/parties/alpha/revoke", body: server.RevokeRequest{Party: "bravo"}}, wantDetail("must be the same")
+			},
+			wantStatus: http.StatusBadRequest, wantType: server.TypeValidation,
+		},
+		{
+			name: "revoke without a body",
+			setup: func(t *testing.T) (request, func(*testing.T, *reply)) {
+				return request{as: authority, method: "POST", path: "/v1/parties/alpha/revoke"}, wantDetail("body")
+			},
+			wantStatus: http.StatusBadRequest, wantType: server.TypeValidation,
+		},
+		{
 			name: "authority revokes itself",
 			setup: func(t *testing.T) (request, func(*testing.T, *reply)) {
-				return request{as: authority, method: "POST", path: "/v1/parties/authority/revoke"}, nil
+				return request{as: authority, method: "POST", path: "/v1/parties/authority/revoke", body: server.RevokeRequest{Party: authority}}, nil
 			},
 			wantStatus: http.StatusBadRequest, wantType: server.TypeValidation,
 		},
@@ -636,7 +650,7 @@ func TestAuthFailures(t *testing.T) {
 		}, "unknown party"},
 		{"revoked party", func(t *testing.T) ([]byte, string) {
 			var pv server.PartyView
-			wantJSON(t, e.do(t, request{as: authority, method: "POST", path: "/v1/parties/charlie/revoke"}), http.StatusOK, &pv)
+			wantJSON(t, e.do(t, request{as: authority, method: "POST", path: "/v1/parties/charlie/revoke", body: server.RevokeRequest{Party: "charlie"}}), http.StatusOK, &pv)
 			if pv.ID != "charlie" || !pv.Revoked {
 				t.Fatalf("revoke answered %+v", pv)
 			}

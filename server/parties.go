@@ -7,7 +7,13 @@ import (
 	"github.com/deconflict/deconflict/service"
 )
 
-// AddPartyRequest adds a party (authority only).
+// RevokeRequest revokes a party (POST /v1/parties/{id}/revoke); Party
+// must equal the path's id.
+type RevokeRequest struct {
+	Party registry.PartyID `json:"party"`
+}
+
+// AddPartyRequest adds a party (POST /v1/parties).
 type AddPartyRequest struct {
 	ID        registry.PartyID `json:"id"`
 	Name      string           `json:"name"`
@@ -69,13 +75,17 @@ func (s *Server) revokeParty(w http.ResponseWriter, r *http.Request, c *call) er
 	if err := s.requireAuthority(c); err != nil {
 		return err
 	}
-	if len(c.body) > 0 {
-		var empty struct{}
-		if err := decode(c.body, &empty); err != nil {
-			return err
-		}
+	// The body names the party again: the signed token covers the body,
+	// not the path, so this is what makes the logged request say whom
+	// the authority revoked.
+	var rr RevokeRequest
+	if err := decode(c.body, &rr); err != nil {
+		return err
 	}
 	id := registry.PartyID(r.PathValue("id"))
+	if rr.Party != id {
+		return invalidf("the body names party %q, the path %q: they must be the same", rr.Party, id)
+	}
 	o, err := s.svc.Submit(r.Context(), service.Command{Request: c.req, Entry: registry.Entry{
 		Party: c.party, Kind: registry.KindRevokeParty, RevokeParty: &registry.RevokeParty{Party: id},
 	}})
