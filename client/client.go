@@ -277,14 +277,24 @@ func receiptIndex(r *ledger.Receipt) uint64 {
 	return r.Index
 }
 
-// Checkpoint returns the log's latest signed checkpoint (with the
-// cosignatures collected for it), or with witnessed the latest one
-// cosigned by enough parties. It is not verified here.
-func (c *Client) Checkpoint(ctx context.Context, witnessed bool) ([]byte, error) {
+// Which checkpoint to read.
+const (
+	LatestCheckpoint    = ""          // the latest
+	WitnessedCheckpoint = "witnessed" // the latest cosigned by enough parties
+	CosignCheckpoint    = "cosign"    // the one witnesses should cosign now
+)
+
+// Checkpoint returns one of the log's signed checkpoints (with the
+// cosignatures collected for it). It is not verified here.
+func (c *Client) Checkpoint(ctx context.Context, which string) ([]byte, error) {
 	var out []byte
 	path := "/v1/log/checkpoint"
-	if witnessed {
-		path += "?witnessed=true"
+	switch which {
+	case LatestCheckpoint:
+	case WitnessedCheckpoint, CosignCheckpoint:
+		path += "?" + which + "=true"
+	default:
+		return nil, fmt.Errorf("client: no checkpoint %q", which)
 	}
 	return out, c.Do(ctx, "GET", path, nil, &out)
 }

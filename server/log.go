@@ -63,17 +63,23 @@ func uintParam(r *http.Request, name string) (uint64, error) {
 
 // checkpoint serves the latest checkpoint as a signed note (text/plain),
 // with the cosignatures collected for it; ?witnessed=true serves the
-// latest one cosigned by enough parties instead (404 if none yet).
+// latest one cosigned by enough parties instead (404 if none yet), and
+// ?cosign=true the one witnesses should cosign now.
 func (s *Server) checkpoint(w http.ResponseWriter, r *http.Request, c *call) error {
 	if err := noBody(c); err != nil {
 		return err
 	}
 	var signed []byte
 	var err error
-	switch r.URL.Query().Get("witnessed") {
-	case "", "false":
+	q := r.URL.Query()
+	switch {
+	case q.Get("cosign") == "true":
+		signed, _, err = s.svc.CosignTarget()
+	case q.Get("cosign") != "" && q.Get("cosign") != "false":
+		return invalidf("cosign must be true or false")
+	case q.Get("witnessed") == "" || q.Get("witnessed") == "false":
 		signed, _, err = s.svc.Checkpoint()
-	case "true":
+	case q.Get("witnessed") == "true":
 		var ok bool
 		signed, _, ok, err = s.svc.WitnessedCheckpoint()
 		if err == nil && !ok {

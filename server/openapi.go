@@ -24,7 +24,7 @@ var summaries = map[string]string{
 	"GET /v1/parties":                     "List parties (authority only).",
 	"POST /v1/parties":                    "Add a party (AddPartyRequest; authority only).",
 	"POST /v1/parties/{id}/revoke":        "Revoke a party (RevokeRequest naming the same party; authority only).",
-	"GET /v1/log/checkpoint":              "The log's latest checkpoint (text/plain signed note, C2SP tlog-checkpoint) with the cosignatures collected for it; ?witnessed=true: the latest cosigned by enough parties.",
+	"GET /v1/log/checkpoint":              "The log's latest checkpoint (text/plain signed note, C2SP tlog-checkpoint) with the cosignatures collected for it; ?witnessed=true: the latest cosigned by enough parties; ?cosign=true: the one witnesses should cosign now (moves to the latest at most once a second, so witnesses meet on one size).",
 	"GET /v1/log/entries":                 "Public leaves (index, time, kind, party, commitment) of entries ?start=N&count=M (at most 1000), within the latest checkpoint.",
 	"GET /v1/log/entries/{index}/content": "An entry's content and salt, to check against its leaf's commitment: for its author, the parties its alerts went to, and authorities only.",
 	"GET /v1/log/proof/inclusion":         "Inclusion proof of entry ?index=N in the tree of ?size=S entries (RFC 6962).",

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
@@ -32,10 +33,12 @@ type logState struct {
 	signer   note.Signer   // nil: no checkpoints
 	verifier note.Verifier // the log's key
 
-	mu     sync.RWMutex
-	size   uint64 // size of the latest checkpoint
-	signed []byte // the latest checkpoint, signed by the log only
-	cosigs map[uint64]map[registry.PartyID][]byte
+	mu       sync.RWMutex
+	target   uint64    // the size offered to witnesses to cosign
+	targetAt time.Time // when target last moved
+	size     uint64    // size of the latest checkpoint
+	signed   []byte    // the latest checkpoint, signed by the log only
+	cosigs   map[uint64]map[registry.PartyID][]byte
 }
 
 // openLog loads the tree hashes from the store.
@@ -128,6 +131,9 @@ func (s *Service) checkpointAfter(size uint64) ([]byte, error) {
 	}
 	s.log.mu.Lock()
 	s.log.size, s.log.signed = size, signed
+	if s.log.targetAt.IsZero() { // at start-up: offer the current checkpoint
+		s.log.target, s.log.targetAt = size, time.Now()
+	}
 	s.log.mu.Unlock()
 	return signed, nil
 }
@@ -169,6 +175,38 @@ func (s *Service) Checkpoint() ([]byte, uint64, error) {
 	s.log.mu.RLock()
 	defer s.log.mu.RUnlock()
 	return s.withCosigs(s.log.size, s.log.signed), s.log.size, nil
+}
+
+// CosignInterval is how often the checkpoint offered to witnesses moves
+// to the latest: witnesses polling within one interval cosign the same
+// checkpoint, so that k of them meet on one size.
+const CosignInterval = time.Second
+
+// CosignTarget returns the checkpoint witnesses should check and cosign
+// now, with the cosignatures collected for it: the latest checkpoint, held
+// for up to CosignInterval once a witness has cosigned it and until enough
+// have.
+func (s *Service) CosignTarget() ([]byte, uint64, error) {
+	if s.log.signer == nil {
+		return nil, 0, ErrNoCheckpoints
+	}
+	now := time.Now()
+	s.log.mu.Lock()
+	// Move on to the latest when nobody cosigned the target yet (nobody to
+	// meet), when enough parties did, or after CosignInterval.
+	if c := len(s.log.cosigs[s.log.target]); s.log.target != s.log.size &&
+		(c == 0 || c >= s.cfg.Witnesses || now.Sub(s.log.targetAt) >= CosignInterval) {
+		s.log.target, s.log.targetAt = s.log.size, now
+	}
+	target := s.log.target
+	s.log.mu.Unlock()
+	signed, err := s.sign(target)
+	if err != nil {
+		return nil, 0, err
+	}
+	s.log.mu.RLock()
+	defer s.log.mu.RUnlock()
+	return s.withCosigs(target, signed), target, nil
 }
 
 // WitnessedCheckpoint returns the largest checkpoint cosigned by at least

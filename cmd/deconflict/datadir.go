@@ -22,7 +22,7 @@ import (
 // The data directory:
 //
 //	DIR/config.json      service id, listen address, policy, separation
-//	DIR/service.key      the service's Ed25519 key (0600): signs requests' answers' checkpoints
+//	DIR/service.key      the service's Ed25519 key (0600): signs the log's checkpoints
 //	DIR/log.vkey         the log's note verifier key, to hand to every party (public)
 //	DIR/receipts/P.jsonl receipts of party P's writes made through the CLI (0600)
 //	DIR/keys/NAME.key    party private keys made by init or party add -generate (0600)
@@ -172,7 +172,7 @@ func addClientFlags(e *env, fs *flag.FlagSet) *clientFlags {
 		key:      fs.String("keyfile", "", "the party's private key file (default DIR/keys/PARTY.key)"),
 		audience: fs.String("audience", "", "the service id (default: from the config)"),
 		logKey:   fs.String("log-key", os.Getenv("DECONFLICT_LOG_KEY"), "file holding the log's verifier key, to check receipts (default DIR/log.vkey; $DECONFLICT_LOG_KEY)"),
-		receipts: fs.String("receipts", "", "append the receipts of this party's writes to this file (default DIR/receipts/PARTY.jsonl)"),
+		receipts: fs.String("receipts", "", "this party's receipts file: writes append their verified receipts, watch and verify read it (default DIR/receipts/PARTY.jsonl)"),
 	}
 }
 

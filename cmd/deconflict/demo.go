@@ -223,9 +223,9 @@ func (d *demo) witness() error {
 		if err := w.step(d.ctx); err != nil {
 			return fmt.Errorf("%s witnessing the log: %w", name, err)
 		}
-		d.say("  %-7s %s", name, strings.TrimSpace(out.String()))
+		d.say("  %-7s %s", name, strings.ReplaceAll(strings.TrimSpace(out.String()), "\n", "; "))
 	}
-	signed, err := d.clients["france"].Checkpoint(d.ctx, true)
+	signed, err := d.clients["france"].Checkpoint(d.ctx, client.WitnessedCheckpoint)
 	if err != nil {
 		return err
 	}

@@ -53,11 +53,12 @@ func runVerify(ctx context.Context, e *env, args []string) error {
 	if *chain != "" {
 		cc = v.chain(*chain)
 	}
+	var rs []ledger.Receipt
 	if *receipts != "" {
-		v.receipts(*receipts, cc)
+		rs = v.receipts(*receipts, cc)
 	}
 	if *store {
-		v.store(ctx, *dir, cc)
+		v.store(ctx, *dir, cc, rs)
 	}
 	if len(v.problems) > 0 {
 		for _, p := range v.problems {
@@ -105,16 +106,19 @@ func (v *verification) chain(path string) *checkedChain {
 	return cc
 }
 
-func (v *verification) receipts(path string, cc *checkedChain) {
+// receipts checks a receipts file, against the chain if there is one, and
+// returns the receipts that verify.
+func (v *verification) receipts(path string, cc *checkedChain) []ledger.Receipt {
 	rs, err := readJSONLines[ledger.Receipt](path)
 	if errors.Is(err, os.ErrNotExist) && v.optional["receipts"] {
 		fmt.Fprintf(v.e.stdout, "receipts %s: none yet\n", path)
-		return
+		return nil
 	}
 	if err != nil {
 		v.fail("receipts: %v", err)
-		return
+		return nil
 	}
+	var good []ledger.Receipt
 	ok, linked, unlinked := 0, 0, 0
 	for _, r := range rs {
 		leaf, c, err := r.Verify(v.log)
@@ -123,6 +127,7 @@ func (v *verification) receipts(path string, cc *checkedChain) {
 			continue
 		}
 		ok++
+		good = append(good, r)
 		if cc == nil {
 			continue
 		}
@@ -143,7 +148,9 @@ func (v *verification) receipts(path string, cc *checkedChain) {
 				}
 			}
 		}
-		if !same {
+		if same {
+			linked++ // its checkpoint is one of the chain's
+		} else {
 			unlinked++
 		}
 	}
@@ -152,13 +159,14 @@ func (v *verification) receipts(path string, cc *checkedChain) {
 		fmt.Fprintf(v.e.stdout, ", %d linked to the chain, %d not yet (run deconflict watch to link them)", linked, unlinked)
 	}
 	fmt.Fprintln(v.e.stdout)
+	return good
 }
 
 // store audits a data directory's log: every stored entry opens (leaf
 // names its index, content matches the commitment and the leaf), the
 // stored tree hashes are the ones the leaves give, and the chain's
 // checkpoints are roots of this log.
-func (v *verification) store(ctx context.Context, dir string, cc *checkedChain) {
+func (v *verification) store(ctx context.Context, dir string, cc *checkedChain, rs []ledger.Receipt) {
 	st, err := openStore(ctx, dir)
 	if err != nil {
 		v.fail("%v", err)
@@ -198,6 +206,19 @@ func (v *verification) store(ctx context.Context, dir string, cc *checkedChain) 
 	size := tree.Size()
 	root, _ := tree.Root(size)
 	fmt.Fprintf(v.e.stdout, "store %s: %d entries, root %v\n", filepath.Join(dir, "log"), size, root)
+	for _, r := range rs {
+		c, _ := ledger.ParseCheckpoint([]byte(r.Checkpoint)) // verified already
+		switch lh, err := tree.LeafHash(r.Index); {
+		case c.Size > size || err != nil:
+			v.fail("ENTRIES MISSING: your receipt for entry %d carries a checkpoint of %d entries, the store holds %d", r.Index, c.Size, size)
+		case lh != r.LeafHash:
+			v.fail("ENTRY CHANGED: your receipt for entry %d has leaf hash %v, the store has %v", r.Index, r.LeafHash, lh)
+		default:
+			if root, _ := tree.Root(c.Size); root != c.Root {
+				v.fail("LOG REWRITTEN: your receipt for entry %d carries a checkpoint of %d entries with root %v, the store's first %d entries hash to %v", r.Index, c.Size, c.Root, c.Size, root)
+			}
+		}
+	}
 	if cc == nil {
 		return
 	}

@@ -47,7 +47,7 @@ func runWatch(ctx context.Context, e *env, args []string) error {
 			if ctx.Err() != nil {
 				return nil
 			}
-			return err
+			return w.keepEvidence(err)
 		}
 		if *once {
 			return nil
@@ -122,6 +122,22 @@ func makeWatcher(out io.Writer, c *client.Client, key ed25519.PrivateKey, chain,
 		return nil, err
 	}
 	return w, nil
+}
+
+// keepEvidence saves the two signed checkpoints of an inconsistency next
+// to the chain file, so that the party can show them to others, and
+// returns err with the file's name.
+func (w *watcher) keepEvidence(err error) error {
+	var ie *ledger.InconsistencyError
+	if !errors.As(err, &ie) {
+		return err
+	}
+	path := filepath.Join(filepath.Dir(w.chain), fmt.Sprintf("%s.evidence-%d.txt", w.party, time.Now().Unix()))
+	text := fmt.Sprintf("%s\n\n# checkpoint 1 (size %d)\n%s\n# checkpoint 2 (size %d)\n%s", ie.Error(), ie.OldC.Size, ie.Old, ie.NewC.Size, ie.New)
+	if werr := os.WriteFile(path, []byte(text), 0o600); werr != nil {
+		return fmt.Errorf("%w (and saving the evidence failed: %v)", err, werr)
+	}
+	return fmt.Errorf("%w\nthe two signed checkpoints are saved in %s", err, path)
 }
 
 // witnessKeys reads the cosignature verifiers of the parties whose public
@@ -270,26 +286,50 @@ func (w *watcher) checkSigned(ctx context.Context, leaf ledger.Leaf, r *service.
 	return nil
 }
 
-// step checks the latest checkpoint and, if it is new, accepts and cosigns it.
+// step checks the log's latest checkpoint and, if it is new, accepts it:
+// it must be signed by the log, match the tree this party rebuilt from the
+// public leaves, extend the last accepted one (a consistency proof), and
+// agree with the checkpoints other parties left in the gossip directory.
+// Then it cosigns the checkpoint the log offers for cosigning (the latest
+// as of at most a second ago, so that witnesses meet on one size) after
+// checking it against its own tree, and again if the log lost its
+// cosignature (the service keeps them in memory).
 func (w *watcher) step(ctx context.Context) error {
-	signed, err := w.c.Checkpoint(ctx, false)
+	signed, err := w.c.Checkpoint(ctx, client.LatestCheckpoint)
 	if err != nil {
 		return fmt.Errorf("reading the checkpoint: %w", err)
 	}
-	cp, n, err := ledger.OpenCheckpoint(signed, w.log, w.witnesses...)
+	cp, _, err := ledger.OpenCheckpoint(signed, w.log)
 	if err != nil {
 		return fmt.Errorf("BAD CHECKPOINT from the log: %w", err)
 	}
-	last, lastSigned, have := w.cc.last()
-	if have && cp.Size < last.Size {
-		return fmt.Errorf("LOG ROLLED BACK: the log's checkpoint has %d entries, you accepted one of %d", cp.Size, last.Size)
+	if err := w.checkReceiptSizes(cp, signed); err != nil {
+		return err
 	}
-	if have && cp.Size == last.Size {
+	last, lastSigned, have := w.cc.last()
+	switch {
+	case have && cp.Size < last.Size:
+		return fmt.Errorf("LOG ROLLED BACK: the log's checkpoint has %d entries, you accepted one of %d", cp.Size, last.Size)
+	case have && cp.Size == last.Size:
 		if cp.Root != last.Root {
 			return &ledger.InconsistencyError{Old: lastSigned, New: signed, OldC: last, NewC: cp, Reason: "same size, different roots: the log signed two histories"}
 		}
-		return w.checkGossip(ctx)
+	default:
+		if err := w.accept(ctx, cp, signed); err != nil {
+			return err
+		}
 	}
+	last, lastSigned, _ = w.cc.last()
+	if err := w.checkGossip(ctx, last, lastSigned); err != nil {
+		return err
+	}
+	return w.cosignTarget(ctx, last, lastSigned)
+}
+
+// accept checks a new checkpoint against the local tree and the last
+// accepted one, links the receipts it covers, and records it.
+func (w *watcher) accept(ctx context.Context, cp ledger.Checkpoint, signed []byte) error {
+	last, lastSigned, have := w.cc.last()
 	if err := w.fetchLeaves(ctx, cp.Size); err != nil {
 		return err
 	}
@@ -300,7 +340,7 @@ func (w *watcher) step(ctx context.Context) error {
 	if root != cp.Root {
 		return fmt.Errorf("LOG INCONSISTENT: the checkpoint of %d entries has root %v, but the entries the log serves hash to %v", cp.Size, cp.Root, root)
 	}
-	link := chainLink{}
+	link := chainLink{Checkpoint: string(signed)}
 	if have {
 		proof, err := w.c.ConsistencyProof(ctx, last.Size, cp.Size)
 		if err != nil {
@@ -311,29 +351,51 @@ func (w *watcher) step(ctx context.Context) error {
 		}
 		link.Proof = proof
 	}
+	if err := w.checkGossip(ctx, cp, signed); err != nil {
+		return err
+	}
 	if link.Receipts, err = w.linkReceipts(cp.Size); err != nil {
 		return err
 	}
-	cosigned, err := note.Sign(n, w.cosigner)
-	if err != nil {
-		return err
-	}
-	if _, err := w.c.Cosign(ctx, cosigned); err != nil {
-		return fmt.Errorf("sending the cosignature: %w", err)
-	}
-	link.Checkpoint = string(cosigned)
 	if err := appendJSONLine(w.chain, link); err != nil {
 		return err
 	}
 	w.cc.links = append(w.cc.links, link)
 	w.cc.cps = append(w.cc.cps, cp)
+	fmt.Fprintf(w.out, "checkpoint %d verified (root %v, %d of your receipts linked)\n", cp.Size, cp.Root, len(link.Receipts))
+	return nil
+}
+
+// cosignTarget cosigns the checkpoint the log offers for cosigning, if
+// this party's tree covers it and agrees, and it does not carry this
+// party's cosignature yet.
+func (w *watcher) cosignTarget(ctx context.Context, last ledger.Checkpoint, lastSigned []byte) error {
+	signed, err := w.c.Checkpoint(ctx, client.CosignCheckpoint)
+	if err != nil {
+		return fmt.Errorf("reading the checkpoint to cosign: %w", err)
+	}
+	c, n, err := ledger.OpenCheckpoint(signed, w.log, w.witnesses...)
+	if err != nil {
+		return fmt.Errorf("BAD CHECKPOINT from the log: %w", err)
+	}
+	if c.Size > w.tree.Size() || signedBy(n, w.party) {
+		return nil // newer than what was checked: next time
+	}
+	if root, err := w.tree.Root(c.Size); err != nil || root != c.Root {
+		return &ledger.InconsistencyError{Old: lastSigned, New: signed, OldC: last, NewC: c,
+			Reason: fmt.Sprintf("the checkpoint of %d entries offered for cosigning is not the one your tree has", c.Size)}
+	}
+	cosigned, err := w.cosign(ctx, n)
+	if err != nil {
+		return err
+	}
 	var by []string
 	for _, s := range n.Sigs {
 		if s.Name != w.log.Name() && s.Name != w.party {
 			by = append(by, s.Name)
 		}
 	}
-	fmt.Fprintf(w.out, "checkpoint %d verified (root %v, %d of your receipts linked) and cosigned by %s", cp.Size, cp.Root, len(link.Receipts), w.party)
+	fmt.Fprintf(w.out, "checkpoint %d cosigned by %s", c.Size, w.party)
 	if len(by) > 0 {
 		fmt.Fprintf(w.out, "; also cosigned by %s", strings.Join(by, ", "))
 	}
@@ -346,7 +408,50 @@ func (w *watcher) step(ctx context.Context) error {
 			return err
 		}
 	}
-	return w.checkGossip(ctx)
+	return nil
+}
+
+// cosign adds this party's cosignature to the opened checkpoint n and
+// sends it to the log.
+func (w *watcher) cosign(ctx context.Context, n *note.Note) ([]byte, error) {
+	n.Sigs = slices.DeleteFunc(n.Sigs, func(s note.Signature) bool { return s.Name == w.party })
+	cosigned, err := note.Sign(n, w.cosigner)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := w.c.Cosign(ctx, cosigned); err != nil {
+		return nil, fmt.Errorf("sending the cosignature: %w", err)
+	}
+	return cosigned, nil
+}
+
+// signedBy reports whether n carries a verified signature named name.
+func signedBy(n *note.Note, name string) bool {
+	return slices.ContainsFunc(n.Sigs, func(s note.Signature) bool { return s.Name == name })
+}
+
+// checkReceiptSizes fails if a receipt this party holds carries a
+// checkpoint larger than the log's latest: the log signed entries it no
+// longer shows (a rollback, or entries withheld).
+func (w *watcher) checkReceiptSizes(cp ledger.Checkpoint, signed []byte) error {
+	rs, err := readJSONLines[ledger.Receipt](w.receipts)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, r := range rs {
+		_, rc, err := r.Verify(w.log)
+		if err != nil {
+			return fmt.Errorf("your receipt file %s: %w", w.receipts, err)
+		}
+		if rc.Size > cp.Size {
+			return &ledger.InconsistencyError{Old: signed, New: []byte(r.Checkpoint), OldC: cp, NewC: rc,
+				Reason: fmt.Sprintf("LOG ROLLED BACK: your receipt for entry %d carries the log's checkpoint of %d entries, but the log now shows only %d", r.Index, rc.Size, cp.Size)}
+		}
+	}
+	return nil
 }
 
 // linkReceipts checks this party's receipts not yet linked that the tree
@@ -387,7 +492,7 @@ func (w *watcher) linkReceipts(size uint64) ([]linkedRecord, error) {
 
 // checkGossip checks the checkpoints other parties' watchers left in the
 // gossip directory against this party's view of the log.
-func (w *watcher) checkGossip(ctx context.Context) error {
+func (w *watcher) checkGossip(ctx context.Context, last ledger.Checkpoint, lastSigned []byte) error {
 	if w.gossip == "" {
 		return nil
 	}
@@ -396,7 +501,6 @@ func (w *watcher) checkGossip(ctx context.Context) error {
 		return err
 	}
 	slices.Sort(names)
-	last, lastSigned, _ := w.cc.last()
 	for _, name := range names {
 		if strings.TrimSuffix(filepath.Base(name), ".checkpoint") == w.party {
 			continue
