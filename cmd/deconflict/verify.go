@@ -131,14 +131,6 @@ func (v *verification) receipts(path string, cc *checkedChain) []ledger.Receipt 
 		if cc == nil {
 			continue
 		}
-		if h, in := cc.linked[r.Index]; in {
-			if h != r.LeafHash {
-				v.fail("ENTRY CHANGED: receipt for entry %d (%s by %s at %s) has leaf hash %v, the chain proves %v there", r.Index, leaf.Kind, leaf.Party, leaf.Time.Format("2006-01-02T15:04:05Z"), r.LeafHash, h)
-				continue
-			}
-			linked++
-			continue
-		}
 		same := false
 		for _, cp := range cc.cps {
 			if cp.Size == c.Size {
@@ -148,9 +140,13 @@ func (v *verification) receipts(path string, cc *checkedChain) []ledger.Receipt 
 				}
 			}
 		}
-		if same {
-			linked++ // its checkpoint is one of the chain's
-		} else {
+		h, in := cc.linked[r.Index]
+		switch {
+		case in && h != r.LeafHash:
+			v.fail("ENTRY CHANGED: receipt for entry %d (%s by %s at %s) has leaf hash %v, the chain proves %v there", r.Index, leaf.Kind, leaf.Party, leaf.Time.Format("2006-01-02T15:04:05Z"), r.LeafHash, h)
+		case in || same:
+			linked++
+		default:
 			unlinked++
 		}
 	}

@@ -351,10 +351,20 @@ func (w *watcher) accept(ctx context.Context, cp ledger.Checkpoint, signed []byt
 		}
 		link.Proof = proof
 	}
+	// Publish what this party was shown before comparing with the others,
+	// so that a fork is seen from both sides.
+	if w.gossip != "" {
+		if err := os.MkdirAll(w.gossip, 0o700); err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(w.gossip, w.party+".checkpoint"), signed, 0o644); err != nil {
+			return err
+		}
+	}
 	if err := w.checkGossip(ctx, cp, signed); err != nil {
 		return err
 	}
-	if link.Receipts, err = w.linkReceipts(cp.Size); err != nil {
+	if link.Receipts, err = w.linkReceipts(cp, signed); err != nil {
 		return err
 	}
 	if err := appendJSONLine(w.chain, link); err != nil {
@@ -385,8 +395,7 @@ func (w *watcher) cosignTarget(ctx context.Context, last ledger.Checkpoint, last
 		return &ledger.InconsistencyError{Old: lastSigned, New: signed, OldC: last, NewC: c,
 			Reason: fmt.Sprintf("the checkpoint of %d entries offered for cosigning is not the one your tree has", c.Size)}
 	}
-	cosigned, err := w.cosign(ctx, n)
-	if err != nil {
+	if _, err := w.cosign(ctx, n); err != nil {
 		return err
 	}
 	var by []string
@@ -400,14 +409,6 @@ func (w *watcher) cosignTarget(ctx context.Context, last ledger.Checkpoint, last
 		fmt.Fprintf(w.out, "; also cosigned by %s", strings.Join(by, ", "))
 	}
 	fmt.Fprintln(w.out)
-	if w.gossip != "" {
-		if err := os.MkdirAll(w.gossip, 0o700); err != nil {
-			return err
-		}
-		if err := os.WriteFile(filepath.Join(w.gossip, w.party+".checkpoint"), cosigned, 0o644); err != nil {
-			return err
-		}
-	}
 	return nil
 }
 
@@ -457,7 +458,8 @@ func (w *watcher) checkReceiptSizes(cp ledger.Checkpoint, signed []byte) error {
 // linkReceipts checks this party's receipts not yet linked that the tree
 // of size covers: each must verify, and its leaf must be the one in the
 // tree. It returns their inclusion proofs.
-func (w *watcher) linkReceipts(size uint64) ([]linkedRecord, error) {
+func (w *watcher) linkReceipts(cp ledger.Checkpoint, signed []byte) ([]linkedRecord, error) {
+	size := cp.Size
 	rs, err := readJSONLines[ledger.Receipt](w.receipts)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
@@ -470,7 +472,8 @@ func (w *watcher) linkReceipts(size uint64) ([]linkedRecord, error) {
 		if w.linked[r.Index] || r.Index > size {
 			continue
 		}
-		if _, _, err := r.Verify(w.log); err != nil {
+		_, rc, err := r.Verify(w.log)
+		if err != nil {
 			return nil, fmt.Errorf("your receipt file %s: %w", w.receipts, err)
 		}
 		h, err := w.tree.LeafHash(r.Index)
@@ -479,6 +482,14 @@ func (w *watcher) linkReceipts(size uint64) ([]linkedRecord, error) {
 		}
 		if h != r.LeafHash {
 			return nil, fmt.Errorf("ENTRY CHANGED: your receipt for entry %d has leaf hash %v, the log now has %v there", r.Index, r.LeafHash, h)
+		}
+		if rc.Size <= size {
+			// The receipt's checkpoint is another signed statement of the
+			// log about a prefix of this tree: it must agree.
+			if root, err := w.tree.Root(rc.Size); err != nil || root != rc.Root {
+				return nil, &ledger.InconsistencyError{Old: []byte(r.Checkpoint), New: signed, OldC: rc, NewC: cp,
+					Reason: fmt.Sprintf("LOG REWRITTEN: your receipt for entry %d carries the log's checkpoint of %d entries with root %v, the log's entries now hash to %v", r.Index, rc.Size, rc.Root, root)}
+			}
 		}
 		proof, err := w.tree.InclusionProof(r.Index, size)
 		if err != nil {
