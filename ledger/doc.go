@@ -18,6 +18,21 @@
 // from the empty state on [ErrNoSnapshot]), then [Store.Read] from the
 // snapshot's index + 1 and apply each record in order.
 //
+// # The verifiable log
+//
+// On top of the store the log is a Merkle tree with RFC 6962 hashing
+// ([Tree], built on golang.org/x/mod/sumdb/tlog): entry i is leaf i-1. A
+// leaf is public and holds only an entry's metadata and a salted
+// commitment to its content ([Leaf], [Commit]); the stored record is an
+// [Entry] (leaf, salt, readers, content). The tree hashes an entry
+// completes are stored with it, in the same durable batch ([Record].Hashes,
+// [Store.ReadHashes]). Checkpoints are C2SP tlog-checkpoint signed notes
+// ([Checkpoint], [NewSigner], [SignCheckpoint], [OpenCheckpoint]); parties
+// cosign them as witnesses (C2SP tlog-cosignature: [NewCosigner],
+// [NewCosignatureVerifier]). A [Receipt] proves one entry in one
+// checkpoint; a [Witness] or [CheckConsistency] catches a log that signed
+// two histories ([InconsistencyError]).
+//
 // # Integrity
 //
 // Backends checksum every record and snapshot. A record whose checksum does
