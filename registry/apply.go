@@ -31,6 +31,7 @@ func (r *Registry) Apply(e Entry) (Result, error) {
 	}
 	r.expire(e.Time)
 	r.keepAlerts(res.Alerts)
+	r.keepDisclosures(disclosuresOf(&e, res))
 	r.last, r.lastTime = e.Index, e.Time
 	return res, nil
 }
@@ -61,6 +62,18 @@ func (r *Registry) decide(e *Entry, commit bool) (Result, error) {
 		return Result{}, r.addParty(e, commit)
 	case KindRevokeParty:
 		return Result{}, r.revokeParty(e, commit)
+	case KindSetGrant:
+		return Result{}, r.setGrant(e, commit)
+	case KindAck:
+		return Result{}, r.ack(e, commit)
+	case KindDisclose:
+		return r.disclose(e, commit)
+	case KindMessage:
+		return r.message(e, commit)
+	case KindCoordinate:
+		return r.coordinate(e, commit)
+	case KindSetWebhook:
+		return Result{}, r.setWebhook(e, commit)
 	}
 	return Result{}, invalid("unknown entry kind %q", e.Kind)
 }
@@ -68,7 +81,8 @@ func (r *Registry) decide(e *Entry, commit bool) (Result, error) {
 // checkShape checks that exactly the command Kind names is present.
 func (e *Entry) checkShape() error {
 	n := 0
-	for _, present := range []bool{e.File != nil, e.Update != nil, e.SetState != nil, e.End != nil, e.AddParty != nil, e.RevokeParty != nil} {
+	for _, present := range []bool{e.File != nil, e.Update != nil, e.SetState != nil, e.End != nil, e.AddParty != nil, e.RevokeParty != nil,
+		e.SetGrant != nil, e.Ack != nil, e.Disclose != nil, e.Message != nil, e.Coordinate != nil, e.SetWebhook != nil} {
 		if present {
 			n++
 		}
@@ -87,6 +101,18 @@ func (e *Entry) checkShape() error {
 		ok = e.AddParty != nil
 	case KindRevokeParty:
 		ok = e.RevokeParty != nil
+	case KindSetGrant:
+		ok = e.SetGrant != nil
+	case KindAck:
+		ok = e.Ack != nil
+	case KindDisclose:
+		ok = e.Disclose != nil
+	case KindMessage:
+		ok = e.Message != nil
+	case KindCoordinate:
+		ok = e.Coordinate != nil
+	case KindSetWebhook:
+		ok = e.SetWebhook != nil
 	default:
 		return invalid("unknown entry kind %q", e.Kind)
 	}
@@ -128,7 +154,10 @@ func (r *Registry) file(e *Entry, commit bool) (Result, error) {
 	}
 	it := &Intent{
 		ID: f.Intent, Owner: e.Party, Priority: f.Priority, State: state, Volumes: f.Volumes,
-		OVN: f.NewOVN, Created: e.Time, Updated: e.Time,
+		OVN: f.NewOVN, Created: e.Time, Updated: e.Time, Details: slices.Clone(f.Details),
+	}
+	if err := checkDetails(f.Details); err != nil {
+		return Result{}, err
 	}
 	if err := r.checkIntent(it, e.Time); err != nil {
 		return Result{}, err
@@ -160,7 +189,13 @@ func (r *Registry) update(e *Entry, commit bool) (Result, error) {
 	}
 	it := &Intent{
 		ID: old.ID, Owner: old.Owner, Priority: u.Priority, State: state, Volumes: u.Volumes,
-		OVN: u.NewOVN, Created: old.Created, Updated: e.Time,
+		OVN: u.NewOVN, Created: old.Created, Updated: e.Time, Details: old.Details,
+	}
+	if u.Details != nil {
+		if err := checkDetails(u.Details); err != nil {
+			return Result{}, err
+		}
+		it.Details = slices.Clone(u.Details)
 	}
 	if err := r.checkIntent(it, e.Time); err != nil {
 		return Result{}, err

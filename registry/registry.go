@@ -57,6 +57,12 @@ type Registry struct {
 
 	alerts map[PartyID][]Alert // sent to each party, oldest first, at most MaxAlerts
 
+	grants      map[PartyID]map[PartyID]Level // from -> to -> level, defaults left out
+	acks        map[string]AckRecord          // by alert id
+	disclosures map[PartyID][]Disclosure      // by owner, oldest first, at most MaxAlerts
+	hotlines    map[ConflictID]*Hotline
+	webhooks    map[PartyID]string
+
 	last     uint64    // index of the last applied entry
 	lastTime time.Time // its time
 
@@ -89,6 +95,12 @@ func New(cfg Config) (*Registry, error) {
 		refs:    make(map[IntentID][]index.Ref),
 		alerts:  make(map[PartyID][]Alert),
 		found:   make(map[IntentID]int),
+
+		grants:      make(map[PartyID]map[PartyID]Level),
+		acks:        make(map[string]AckRecord),
+		disclosures: make(map[PartyID][]Disclosure),
+		hotlines:    make(map[ConflictID]*Hotline),
+		webhooks:    make(map[PartyID]string),
 	}, nil
 }
 

@@ -116,6 +116,18 @@ func (s step) entry(index uint64) registry.Entry {
 		e.Kind, e.AddParty = registry.KindAddParty, c
 	case *registry.RevokeParty:
 		e.Kind, e.RevokeParty = registry.KindRevokeParty, c
+	case *registry.SetGrant:
+		e.Kind, e.SetGrant = registry.KindSetGrant, c
+	case *registry.Ack:
+		e.Kind, e.Ack = registry.KindAck, c
+	case *registry.Disclose:
+		e.Kind, e.Disclose = registry.KindDisclose, c
+	case *registry.Message:
+		e.Kind, e.Message = registry.KindMessage, c
+	case *registry.Coordinate:
+		e.Kind, e.Coordinate = registry.KindCoordinate, c
+	case *registry.SetWebhook:
+		e.Kind, e.SetWebhook = registry.KindSetWebhook, c
 	case nil:
 	default:
 		panic("step: unknown command type")

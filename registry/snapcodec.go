@@ -12,17 +12,19 @@ import (
 	"github.com/deconflict/deconflict/geo"
 )
 
-// The snapshot encoding (version 2), all integers unsigned varints unless
+// The snapshot encoding (version 3), all integers unsigned varints unless
 // said otherwise:
 //
-//	magic    "deconflict-snapshot-2\n"
-//	header   length, then JSON {"version","last","last_time","parties","alerts"}
+//	magic    "deconflict-snapshot-3\n"
+//	header   length, then JSON {"version","last","last_time","parties","alerts",
+//	         "grants","acks","disclosures","hotlines","webhooks"}
 //	count    number of intents, sorted by id, then each intent:
 //	  id, owner, ovn          strings (length, bytes)
 //	  priority                varint
 //	  state                   string
 //	  created, updated        varint unix nanoseconds (UTC)
 //	  preempted_by            count, strings
+//	  details                 bytes (length, bytes; 0 for none)
 //	  volumes                 count, then each volume:
 //	    kind                  0 circle, 1 polygon
 //	    circle                lat, lng, radius_m: float64 bits (8 bytes, little-endian)
@@ -31,7 +33,7 @@ import (
 //	    start, end            varint unix nanoseconds
 //
 // Floats are stored as their bits, so a round trip is exact.
-const snapshotMagic = "deconflict-snapshot-2\n"
+const snapshotMagic = "deconflict-snapshot-3\n"
 
 type snapHeader struct {
 	Version  int       `json:"version"`
@@ -39,6 +41,18 @@ type snapHeader struct {
 	LastTime time.Time `json:"last_time"`
 	Parties  []*Party  `json:"parties"`
 	Alerts   []Alert   `json:"alerts"`
+
+	Grants      []GrantRecord   `json:"grants"`
+	Acks        []AckRecord     `json:"acks"`
+	Disclosures []Disclosure    `json:"disclosures"`
+	Hotlines    []*Hotline      `json:"hotlines"`
+	Webhooks    []WebhookRecord `json:"webhooks"`
+}
+
+// WebhookRecord is a party's webhook, in a snapshot.
+type WebhookRecord struct {
+	Party PartyID `json:"party"`
+	URL   string  `json:"url"`
 }
 
 type encoder struct{ b []byte }
@@ -70,6 +84,7 @@ func encodeSnapshot(h snapHeader, intents []*Intent) ([]byte, error) {
 		for _, p := range it.PreemptedBy {
 			e.str(string(p))
 		}
+		e.str(string(it.Details))
 		e.uvarint(uint64(len(it.Volumes)))
 		for _, v := range it.Volumes {
 			s := v.Spec()
@@ -165,7 +180,7 @@ func (d *decoder) count(min int) int {
 func decodeSnapshot(b []byte) (snapHeader, []*restoreIntent, error) {
 	var h snapHeader
 	if !bytes.HasPrefix(b, []byte(snapshotMagic)) {
-		return h, nil, errors.New("not a version 2 snapshot")
+		return h, nil, errors.New("not a version 3 snapshot")
 	}
 	d := &decoder{b: b[len(snapshotMagic):]}
 	hj := d.bytes(d.uvarint())
@@ -191,6 +206,9 @@ func decodeSnapshot(b []byte) (snapHeader, []*restoreIntent, error) {
 			for k := range it.PreemptedBy {
 				it.PreemptedBy[k] = IntentID(d.str())
 			}
+		}
+		if det := d.bytes(d.uvarint()); len(det) > 0 {
+			it.Details = bytes.Clone(det)
 		}
 		nv := d.count(8)
 		ri.Volumes = make([]geo.VolumeSpec, nv)

@@ -11,7 +11,7 @@ import (
 )
 
 // snapshotVersion is the version of the snapshot encoding (see snapcodec.go).
-const snapshotVersion = 2
+const snapshotVersion = 3
 
 // restoreIntent is an intent as decoded, its volumes still specs: they are
 // built into volumes afterwards, in parallel.
@@ -26,7 +26,20 @@ func (r *Registry) Snapshot() ([]byte, error) {
 	h := snapHeader{Version: snapshotVersion, Last: r.last, LastTime: r.lastTime, Parties: r.Parties(), Alerts: []Alert{}}
 	for _, p := range h.Parties {
 		h.Alerts = append(h.Alerts, r.alerts[p.ID]...)
+		h.Disclosures = append(h.Disclosures, r.disclosures[p.ID]...)
+		if u := r.webhooks[p.ID]; u != "" {
+			h.Webhooks = append(h.Webhooks, WebhookRecord{Party: p.ID, URL: u})
+		}
 	}
+	h.Grants = r.Grants()
+	for _, a := range r.acks {
+		h.Acks = append(h.Acks, a)
+	}
+	slices.SortFunc(h.Acks, func(a, b AckRecord) int { return cmp.Compare(a.Alert, b.Alert) })
+	for _, hl := range r.hotlines {
+		h.Hotlines = append(h.Hotlines, hl)
+	}
+	slices.SortFunc(h.Hotlines, func(a, b *Hotline) int { return cmp.Compare(a.ID, b.ID) })
 	intents := make([]*Intent, 0, len(r.intents))
 	for _, it := range r.intents {
 		intents = append(intents, it)
@@ -69,6 +82,33 @@ func (r *Registry) Restore(b []byte) error {
 			return fmt.Errorf("registry: snapshot has an alert to unknown party %q", a.To)
 		}
 		n.alerts[a.To] = append(n.alerts[a.To], a)
+	}
+	for _, g := range h.Grants {
+		if n.parties[g.From] == nil || n.parties[g.To] == nil || g.Level.rank() == 0 {
+			return fmt.Errorf("registry: snapshot has a bad grant")
+		}
+		if n.grants[g.From] == nil {
+			n.grants[g.From] = make(map[PartyID]Level)
+		}
+		n.grants[g.From][g.To] = g.Level
+	}
+	for _, a := range h.Acks {
+		n.acks[a.Alert] = a
+	}
+	for _, d := range h.Disclosures {
+		if n.parties[d.Owner] == nil {
+			return fmt.Errorf("registry: snapshot has a disclosure for unknown party %q", d.Owner)
+		}
+		n.disclosures[d.Owner] = append(n.disclosures[d.Owner], d)
+	}
+	for _, hl := range h.Hotlines {
+		if hl == nil || n.hotlines[hl.ID] != nil {
+			return fmt.Errorf("registry: snapshot has a missing or repeated hotline")
+		}
+		n.hotlines[hl.ID] = hl
+	}
+	for _, w := range h.Webhooks {
+		n.webhooks[w.Party] = w.URL
 	}
 	for _, it := range intents {
 		if n.intents[it.ID] != nil || len(it.Volumes) == 0 {

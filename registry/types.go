@@ -86,6 +86,8 @@ const (
 	MaxIDLength   = 64
 	MaxNameLength = 200
 	MaxKeyLength  = 10_000
+	MaxDetails    = 16 << 10 // bytes of an intent's private details
+	MaxMessage    = 4000     // bytes of a hotline message
 )
 
 // Intent is a party's planned operation. The registry replaces an Intent
@@ -101,6 +103,7 @@ type Intent struct {
 	Created     time.Time     `json:"created"`
 	Updated     time.Time     `json:"updated"`
 	PreemptedBy []IntentID    `json:"preempted_by,omitempty"`
+	Details     []byte        `json:"details,omitempty"` // private: a JSON object, at most MaxDetails bytes
 
 	endNano int64 // end(), set when the intent is indexed; 0 before
 }
@@ -135,9 +138,12 @@ type AlertKind string
 
 // Alert kinds.
 const (
-	AlertConflict   AlertKind = "conflict"   // an intent now conflicts with yours
-	AlertPreempted  AlertKind = "preempted"  // a higher-priority intent preempted yours
-	AlertContingent AlertKind = "contingent" // an emergency operation conflicts with yours
+	AlertConflict    AlertKind = "conflict"    // an intent now conflicts with yours
+	AlertPreempted   AlertKind = "preempted"   // a higher-priority intent preempted yours
+	AlertContingent  AlertKind = "contingent"  // an emergency operation conflicts with yours
+	AlertDisclosed   AlertKind = "disclosed"   // a party was shown your intent when its filing was refused
+	AlertMessage     AlertKind = "message"     // a message on the hotline of a conflict of yours
+	AlertCoordinated AlertKind = "coordinated" // the other party marked a conflict of yours coordinated
 )
 
 // Alert is a notice to a party about one of its intents.
@@ -151,6 +157,8 @@ type Alert struct {
 	Entry   uint64    `json:"entry"`    // the entry that caused it
 	Time    time.Time `json:"time"`     // the entry's time
 	Pairs   []Pair    `json:"pairs"`    // Mine: By's volume; Theirs: Intent's
+	// Conflict names the hotline, for message alerts.
+	Conflict ConflictID `json:"conflict,omitempty"`
 }
 
 // Result is what Apply and Check decided for an accepted command.
