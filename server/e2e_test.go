@@ -51,6 +51,15 @@ var routesUsed = []string{
 	"GET /v1/log/proof/inclusion",
 	"GET /v1/log/proof/consistency",
 	"POST /v1/log/cosignatures",
+	"GET /v1/alerts/stream",
+	"POST /v1/alerts/{id}/ack",
+	"GET /v1/grants",
+	"PUT /v1/grants/{party}",
+	"GET /v1/disclosures",
+	"GET /v1/conflicts/{id}/messages",
+	"POST /v1/conflicts/{id}/messages",
+	"POST /v1/conflicts/{id}/coordinate",
+	"PUT /v1/webhook",
 }
 
 // decodeAs decodes the body of r.
@@ -79,12 +88,37 @@ func (e *env) getIntent(t *testing.T, p registry.PartyID, id registry.IntentID) 
 	return v
 }
 
-// disclosed is what another party may see of intent f: the volumes vols
-// at positions idx.
+// disclosed is what another party may see of intent f under the default
+// (deconfliction) grant: its id, owner and OVN, and one overlap per
+// conflicting volume (vols: both sides alike, so the overlap has their
+// band and window; idx is their positions in f, not shown). Compare with
+// stripCells applied to what was shown.
 func disclosed(f *server.FiledView, vols []geo.VolumeSpec, idx []int) server.IntentView {
 	it := f.Intent
-	return server.IntentView{ID: it.ID, Owner: it.Owner, OVN: it.OVN, State: it.State, Priority: it.Priority,
-		Volumes: vols, Indexes: idx}
+	v := server.IntentView{ID: it.ID, Owner: it.Owner, OVN: it.OVN, Level: string(registry.LevelDeconfliction)}
+	for _, vol := range vols {
+		v.Overlaps = append(v.Overlaps, server.Overlap{AltLoM: vol.AltLoM, AltHiM: vol.AltHiM, Start: vol.Start, End: vol.End})
+	}
+	_ = idx
+	return v
+}
+
+// stripCells clears the cells of the overlaps shown (checking there are
+// some), so views compare with disclosed.
+func stripCells(t *testing.T, vs ...server.IntentView) []server.IntentView {
+	t.Helper()
+	out := make([]server.IntentView, len(vs))
+	for i, v := range vs {
+		v.Overlaps = slices.Clone(v.Overlaps)
+		for k := range v.Overlaps {
+			if len(v.Overlaps[k].Cells) == 0 || v.Overlaps[k].CellLevel == 0 {
+				t.Errorf("intent %s: overlap %d shows no cells", v.ID, k)
+			}
+			v.Overlaps[k].Cells, v.Overlaps[k].CellLevel = nil, 0
+		}
+		out[i] = v
+	}
+	return out
 }
 
 func ovns(vs []server.IntentView) []registry.OVN {
@@ -127,7 +161,7 @@ func TestRefusals(t *testing.T) {
 					func(t *testing.T, r *reply) {
 						p := decodeAs[server.Problem](t, r)
 						want := []server.IntentView{disclosed(a, []geo.VolumeSpec{e.vol(x)}, []int{1})}
-						if d := cmp.Diff(want, p.Intents); d != "" {
+						if d := cmp.Diff(want, stripCells(t, p.Intents...)); d != "" {
 							t.Errorf("intents in the problem (-want +got):\n%s", d)
 						}
 						if !strings.Contains(p.Detail, string(a.Intent.ID)) {
@@ -149,7 +183,7 @@ func TestRefusals(t *testing.T) {
 					func(t *testing.T, r *reply) {
 						p := decodeAs[server.Problem](t, r)
 						want := []server.IntentView{disclosed(a2, []geo.VolumeSpec{e.vol(x)}, []int{0})}
-						if d := cmp.Diff(want, p.Intents); d != "" {
+						if d := cmp.Diff(want, stripCells(t, p.Intents...)); d != "" {
 							t.Errorf("intents in the problem (-want +got):\n%s", d)
 						}
 					}
@@ -166,10 +200,10 @@ func TestRefusals(t *testing.T) {
 				fr.Key = ovns(p.Intents)
 				return fileReq("bravo", fr), func(t *testing.T, r *reply) {
 					f := decodeAs[server.FiledView](t, r)
-					if f.Intent.Owner != "bravo" || !f.Intent.Full || len(f.Intent.Volumes) != 1 {
+					if f.Intent.Owner != "bravo" || f.Intent.Level != "own" || len(f.Intent.Volumes) != 1 {
 						t.Errorf("filed intent %+v, want bravo's in full", f.Intent)
 					}
-					if len(f.Conflicts) != 1 || f.Conflicts[0].ID != a.Intent.ID || f.Conflicts[0].Full {
+					if len(f.Conflicts) != 1 || f.Conflicts[0].ID != a.Intent.ID || f.Conflicts[0].Level != "deconfliction" || len(f.Conflicts[0].Volumes) != 0 {
 						t.Errorf("conflicts %+v, want alpha's %s, disclosed", f.Conflicts, a.Intent.ID)
 					}
 				}
@@ -185,7 +219,7 @@ func TestRefusals(t *testing.T) {
 					func(t *testing.T, r *reply) {
 						p := decodeAs[server.Problem](t, r)
 						want := []server.IntentView{disclosed(a, []geo.VolumeSpec{e.vol(x)}, []int{0})}
-						if d := cmp.Diff(want, p.Intents); d != "" {
+						if d := cmp.Diff(want, stripCells(t, p.Intents...)); d != "" {
 							t.Errorf("intents in the problem (-want +got):\n%s", d)
 						}
 					}
@@ -215,7 +249,7 @@ func TestRefusals(t *testing.T) {
 						}
 						want := []registry.Alert{{ID: fmt.Sprintf("%d-1", b.Entry), To: "alpha", Kind: registry.AlertPreempted,
 							Intent: a.Intent.ID, By: b.Intent.ID, ByParty: "bravo", Entry: b.Entry,
-							Pairs: []registry.Pair{{Mine: 0, Theirs: 0}}}}
+							Pairs: nil}} // pairs are shown under an operational grant only
 						alerts := e.alertsOf(t, "alpha", b.Entry-1)
 						if d := cmp.Diff(want, alerts, cmp.FilterPath(func(p cmp.Path) bool { return p.Last().String() == ".Time" }, cmp.Ignore())); d != "" {
 							t.Errorf("alpha's alerts (-want +got):\n%s", d)
@@ -278,7 +312,7 @@ func TestRefusals(t *testing.T) {
 				ur := server.UpdateRequest{OVN: a.Intent.OVN, Priority: 99, Volumes: []geo.VolumeSpec{e.vol(x)}}
 				return request{as: "bravo", method: "PUT", path: intentPath(a.Intent.ID, ""), body: ur},
 					func(t *testing.T, r *reply) {
-						if got := e.getIntent(t, "alpha", a.Intent.ID); got.OVN != a.Intent.OVN || got.Priority != 10 {
+						if got := e.getIntent(t, "alpha", a.Intent.ID); got.OVN != a.Intent.OVN || got.Priority == nil || *got.Priority != 10 {
 							t.Errorf("alpha's intent changed to %+v", got)
 						}
 					}
@@ -813,12 +847,12 @@ func TestVisibility(t *testing.T) {
 			var got server.IntentView
 			wantJSON(t, r, http.StatusOK, &got)
 			if tc.want.ID == "" { // only the state is checked
-				if got.State != registry.StateEnded || !got.Full {
+				if got.State != registry.StateEnded || got.Level != "own" {
 					t.Errorf("got %+v, want the owner's full view of an ended intent", got)
 				}
 				return
 			}
-			if d := cmp.Diff(tc.want, got); d != "" {
+			if d := cmp.Diff(tc.want, stripCells(t, got)[0]); d != "" {
 				t.Errorf("view (-want +got):\n%s", d)
 			}
 		})
@@ -832,13 +866,11 @@ func TestVisibility(t *testing.T) {
 		wantType   string
 		want       []server.IntentView // sorted by id
 	}{
-		{"owner's query shows its intent in full and the other's disclosed", "alpha", query(x), http.StatusOK, "",
-			sortViews(full(a), disclosed(b, []geo.VolumeSpec{e.vol(x)}, []int{0}))},
-		{"other party's query shows only the queried volume", "charlie", query(y), http.StatusOK, "",
-			[]server.IntentView{disclosed(a, []geo.VolumeSpec{e.vol(y)}, []int{1})}},
+		{"owner's query shows its intent, not the other's (deconfliction grant)", "alpha", query(x), http.StatusOK, "",
+			[]server.IntentView{full(a)}},
+		{"other party's query shows nothing under the default grant", "charlie", query(y), http.StatusOK, "", []server.IntentView{}},
 		{"query of empty airspace", "charlie", query(e.spot()), http.StatusOK, "", []server.IntentView{}},
-		{"query of an ended intent's volume", "charlie", query(w), http.StatusOK, "",
-			[]server.IntentView{disclosed(a2, []geo.VolumeSpec{e.vol(w)}, []int{0})}},
+		{"query of an ended intent's volume", "charlie", query(w), http.StatusOK, "", []server.IntentView{}},
 		{"query with latitude 91", "charlie", query(spot{lat: 91}), http.StatusBadRequest, server.TypeValidation, nil},
 		{"query with an unknown field", "charlie", []byte(`{"volume":{},"radius":5}`), http.StatusBadRequest, server.TypeValidation, nil},
 	}
@@ -851,7 +883,7 @@ func TestVisibility(t *testing.T) {
 			}
 			var got struct{ Intents []server.IntentView }
 			wantJSON(t, r, tc.wantStatus, &got)
-			if d := cmp.Diff(tc.want, got.Intents); d != "" {
+			if d := cmp.Diff(tc.want, stripCells(t, got.Intents...)); d != "" {
 				t.Errorf("intents (-want +got):\n%s", d)
 			}
 		})
@@ -983,7 +1015,7 @@ func TestRestartNoLoss(t *testing.T) {
 					if v.State == registry.StateEnded {
 						continue
 					}
-					ur := server.UpdateRequest{OVN: v.OVN, Priority: v.Priority, Volumes: v.Volumes}
+					ur := server.UpdateRequest{OVN: v.OVN, Priority: *v.Priority, Volumes: v.Volumes}
 					r := e.do(t, request{as: "alpha", method: "PUT", path: intentPath(v.ID, ""), body: ur})
 					if r.status == http.StatusConflict {
 						if p := decodeAs[server.Problem](t, r); p.Type == server.TypeStaleOVN {

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -19,6 +21,9 @@ type FileRequest struct {
 	State    registry.State   `json:"state,omitempty"` // accepted (default), activated or contingent
 	Volumes  []geo.VolumeSpec `json:"volumes"`
 	Key      []registry.OVN   `json:"key,omitempty"`
+	// Details are private: a JSON object of at most 16 KiB, shown only to
+	// parties with a full grant from you.
+	Details json.RawMessage `json:"details,omitempty"`
 }
 
 // UpdateRequest replaces an intent's volumes and priority (PUT /v1/intents/{id}).
@@ -28,6 +33,7 @@ type UpdateRequest struct {
 	State    registry.State   `json:"state,omitempty"`
 	Volumes  []geo.VolumeSpec `json:"volumes"`
 	Key      []registry.OVN   `json:"key,omitempty"`
+	Details  json.RawMessage  `json:"details,omitempty"` // absent: kept
 }
 
 // StateRequest changes an intent's state (POST /v1/intents/{id}/state).
@@ -103,7 +109,7 @@ func (s *Server) fileCommand(c *call, fr *FileRequest) (service.Command, error) 
 	}
 	return service.Command{Request: c.req, Entry: registry.Entry{
 		Party: c.party, Kind: registry.KindFile,
-		File: &registry.File{Intent: registry.IntentID(fr.ID), Priority: fr.Priority, State: fr.State, Volumes: vols, Key: fr.Key},
+		File: &registry.File{Intent: registry.IntentID(fr.ID), Priority: fr.Priority, State: fr.State, Volumes: vols, Key: fr.Key, Details: fr.Details},
 	}}, nil
 }
 
@@ -120,12 +126,41 @@ func (s *Server) fileIntent(w http.ResponseWriter, r *http.Request, c *call) err
 }
 
 func (s *Server) submit(w http.ResponseWriter, r *http.Request, cmd service.Command, status int) error {
-	o, err := s.svc.Submit(r.Context(), cmd)
-	if err != nil {
+	if err := s.checkQuota(cmd); err != nil {
 		return err
 	}
-	writeJSON(w, status, filedView(o))
+	o, err := s.svc.Submit(r.Context(), cmd)
+	if err != nil {
+		return s.refused(cmd, o, err)
+	}
+	writeJSON(w, status, s.filed(cmd.Entry.Party, o))
 	return nil
+}
+
+// filed is the answer to an accepted write, as its filer may see it.
+func (s *Server) filed(party registry.PartyID, o service.Outcome) FiledView {
+	var f FiledView
+	s.svc.View(func(reg *registry.Registry) { f = filedView(s.policyFor(reg, party), o) })
+	return f
+}
+
+// refused turns the error of a submitted command into its answer: a
+// refusal shows the intents in question against the command's volumes
+// and counts what it disclosed against the party's quota.
+func (s *Server) refused(cmd service.Command, o service.Outcome, err error) error {
+	var ref *registry.RefusalError
+	if !errors.As(err, &ref) {
+		return err
+	}
+	var mine []*geo.Volume
+	switch {
+	case cmd.Entry.File != nil:
+		mine = cmd.Entry.File.Volumes
+	case cmd.Entry.Update != nil:
+		mine = cmd.Entry.Update.Volumes
+	}
+	s.quotas.disclosed(cmd.Entry.Party, len(ref.Intents), s.cfg.Now())
+	return s.refusal(cmd.Entry.Party, ref, mine, o)
 }
 
 func (s *Server) fileBatch(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -153,11 +188,11 @@ func (s *Server) fileBatch(w http.ResponseWriter, r *http.Request, c *call) erro
 	for k, o := range s.svc.SubmitAll(r.Context(), cmds) {
 		i := at[k]
 		if o.Err != nil {
-			p := s.problemFor(c.party, o.Err)
+			p := s.problemFor(c.party, s.refused(cmds[k], o, o.Err))
 			resp.Results[i] = BatchItem{Status: p.Status, Problem: p}
 			continue
 		}
-		f := filedView(o)
+		f := s.filed(c.party, o)
 		resp.Results[i] = BatchItem{Status: http.StatusCreated, Filed: &f}
 	}
 	writeJSON(w, http.StatusOK, resp)
@@ -166,41 +201,14 @@ func (s *Server) fileBatch(w http.ResponseWriter, r *http.Request, c *call) erro
 
 func (s *Server) getIntent(w http.ResponseWriter, r *http.Request, c *call) error {
 	id := r.PathValue("id")
-	var view *IntentView
+	var view IntentView
+	var ok bool
 	s.svc.View(func(reg *registry.Registry) {
-		it := reg.Intent(registry.IntentID(id))
-		if it == nil {
-			return
-		}
-		if it.Owner == c.party {
-			v := ownView(it)
-			view = &v
-			return
-		}
-		// Another party's intent: shown only where it conflicts with one
-		// of the caller's own live intents.
-		var vols []int
-		seen := map[int]bool{}
-		for _, cf := range conflictsOfOwner(reg, c.party) {
-			if cf.other.Intent.ID == it.ID {
-				for _, p := range cf.other.Pairs {
-					if !seen[p.Theirs] {
-						seen[p.Theirs] = true
-						vols = append(vols, p.Theirs)
-					}
-				}
-			}
-		}
-		if len(vols) > 0 {
-			pairs := make([]registry.Pair, len(vols))
-			for i, v := range vols {
-				pairs[i] = registry.Pair{Theirs: v}
-			}
-			v := disclose(registry.Conflict{Intent: it, Pairs: pairs})
-			view = &v
+		if it := reg.Intent(registry.IntentID(id)); it != nil {
+			view, ok = s.policyFor(reg, c.party).readView(it)
 		}
 	})
-	if view == nil {
+	if !ok {
 		return fmt.Errorf("intent %s: %w", id, registry.ErrNotFound)
 	}
 	writeJSON(w, http.StatusOK, view)
@@ -233,7 +241,7 @@ func (s *Server) updateIntent(w http.ResponseWriter, r *http.Request, c *call) e
 	}
 	return s.submit(w, r, service.Command{Request: c.req, Entry: registry.Entry{
 		Party: c.party, Kind: registry.KindUpdate,
-		Update: &registry.Update{Intent: registry.IntentID(r.PathValue("id")), OVN: ur.OVN, Priority: ur.Priority, State: ur.State, Volumes: vols, Key: ur.Key},
+		Update: &registry.Update{Intent: registry.IntentID(r.PathValue("id")), OVN: ur.OVN, Priority: ur.Priority, State: ur.State, Volumes: vols, Key: ur.Key, Details: ur.Details},
 	}}, http.StatusOK)
 }
 
@@ -260,7 +268,8 @@ func (s *Server) endIntent(w http.ResponseWriter, r *http.Request, c *call) erro
 }
 
 // queryIntents lists the live intents that conflict with a volume: the
-// caller's own in full, others' as disclosed in a refusal.
+// caller's own, and others' where their owners' grants allow area
+// queries (operational or full).
 func (s *Server) queryIntents(w http.ResponseWriter, r *http.Request, c *call) error {
 	var qr QueryRequest
 	if err := decode(c.body, &qr); err != nil {
@@ -284,77 +293,15 @@ func (s *Server) queryIntents(w http.ResponseWriter, r *http.Request, c *call) e
 			cf.Pairs = append(cf.Pairs, registry.Pair{Theirs: vol})
 			return true
 		})
+		pol := s.policyFor(reg, c.party)
 		for _, id := range order {
-			cf := found[id]
-			if cf.Intent.Owner == c.party {
-				out = append(out, ownView(cf.Intent))
-			} else {
-				out = append(out, disclose(*cf))
+			if v, ok := pol.areaView(found[id].Intent); ok {
+				out = append(out, v)
 			}
 		}
 	})
 	sortViews(out)
 	writeJSON(w, http.StatusOK, map[string]any{"intents": nonNil(out)})
-	return nil
-}
-
-// ConflictView is one conflict between an intent of the caller and one of
-// another party.
-type ConflictView struct {
-	Mine  registry.IntentID `json:"mine"`
-	Other IntentView        `json:"other"`
-	Pairs []registry.Pair   `json:"pairs"`
-}
-
-type ownerConflict struct {
-	mine  registry.IntentID
-	other registry.Conflict
-}
-
-func conflictsOfOwner(reg *registry.Registry, party registry.PartyID) []ownerConflict {
-	var mine []*registry.Intent
-	reg.Intents(func(it *registry.Intent) bool {
-		if it.Owner == party && it.State != registry.StateEnded {
-			mine = append(mine, it)
-		}
-		return true
-	})
-	var out []ownerConflict
-	for _, it := range mine {
-		cs, _ := reg.ConflictsOf(it.ID)
-		for _, c := range cs {
-			out = append(out, ownerConflict{mine: it.ID, other: c})
-		}
-	}
-	return out
-}
-
-func (s *Server) conflicts(w http.ResponseWriter, r *http.Request, c *call) error {
-	var out []ConflictView
-	s.svc.View(func(reg *registry.Registry) {
-		for _, oc := range conflictsOfOwner(reg, c.party) {
-			out = append(out, ConflictView{Mine: oc.mine, Other: disclose(oc.other), Pairs: oc.other.Pairs})
-		}
-	})
-	if out == nil {
-		out = []ConflictView{}
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"conflicts": out})
-	return nil
-}
-
-func (s *Server) alerts(w http.ResponseWriter, r *http.Request, c *call) error {
-	var after uint64
-	if a := r.URL.Query().Get("after"); a != "" {
-		if _, err := fmt.Sscan(a, &after); err != nil {
-			return invalidf("after must be an entry index, not %q", a)
-		}
-	}
-	as := s.svc.Alerts(c.party, after)
-	if as == nil {
-		as = []registry.Alert{}
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"alerts": as})
 	return nil
 }
 

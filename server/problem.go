@@ -23,6 +23,9 @@ type Problem struct {
 	Detail   string       `json:"detail,omitempty"`
 	Instance string       `json:"instance,omitempty"`
 	Intents  []IntentView `json:"intents,omitempty"`
+	// Disclosure is the log entry that records what this refusal showed
+	// (the owners are alerted), with its receipt.
+	Disclosure *DisclosureRef `json:"disclosure,omitempty"`
 
 	retryAfter string // Retry-After header, for 429
 }
@@ -70,15 +73,7 @@ func (s *Server) problemFor(caller registry.PartyID, err error) *Problem {
 	}
 	var ref *registry.RefusalError
 	if errors.As(err, &ref) {
-		typ, title := TypeConflict, "conflict with intents of equal or higher priority"
-		if errors.Is(ref.Reason, registry.ErrMissingKey) {
-			typ, title = TypeMissingKey, "missing key: present the current OVN of each conflicting intent"
-		}
-		p := &Problem{Type: typ, Title: title, Status: http.StatusConflict, Detail: err.Error()}
-		for _, c := range ref.Intents {
-			p.Intents = append(p.Intents, disclose(c))
-		}
-		return p
+		return s.refusal(caller, ref, nil, service.Outcome{})
 	}
 	var br *badRequest
 	switch {
@@ -108,6 +103,33 @@ func (s *Server) problemFor(caller registry.PartyID, err error) *Problem {
 	}
 	s.log.Error("internal error", "party", caller, "err", err)
 	return &Problem{Type: TypeInternal, Title: "internal error", Status: http.StatusInternalServerError}
+}
+
+// DisclosureRef names the entry that recorded a disclosure.
+type DisclosureRef struct {
+	Entry   uint64          `json:"entry"`
+	Receipt *ledger.Receipt `json:"receipt,omitempty"`
+}
+
+// refusal is the 409 for a refused filing or update of volumes mine: the
+// intents in question as the caller may see them, and the entry that
+// recorded the disclosure (o, if it was logged).
+func (s *Server) refusal(caller registry.PartyID, ref *registry.RefusalError, mine []*geo.Volume, o service.Outcome) *Problem {
+	typ, title := TypeConflict, "conflict with intents of equal or higher priority"
+	if errors.Is(ref.Reason, registry.ErrMissingKey) {
+		typ, title = TypeMissingKey, "missing key: present the current OVN of each conflicting intent"
+	}
+	p := &Problem{Type: typ, Title: title, Status: http.StatusConflict, Detail: ref.Error()}
+	s.svc.View(func(reg *registry.Registry) {
+		pol := s.policyFor(reg, caller)
+		for _, c := range ref.Intents {
+			p.Intents = append(p.Intents, pol.conflictView(c.Intent, mine, c.Pairs))
+		}
+	})
+	if o.Entry.Kind == registry.KindDisclose {
+		p.Disclosure = &DisclosureRef{Entry: o.Entry.Index, Receipt: o.Receipt}
+	}
+	return p
 }
 
 func writeProblem(w http.ResponseWriter, p *Problem) {

@@ -45,6 +45,21 @@ type Config struct {
 	RateBurst int
 	Logger    *slog.Logger
 	Now       func() time.Time
+
+	// CellLevel is the S2 level of the overlap cells shown under a
+	// deconfliction grant (default DefaultCellLevel, about 1 km).
+	CellLevel int
+	// AckDeadline: an alert unacknowledged for longer is overdue
+	// (default DefaultAckDeadline).
+	AckDeadline time.Duration
+	// RedeliverEvery: how often alert streams send unacknowledged alerts
+	// again (default DefaultRedeliverEvery).
+	RedeliverEvery time.Duration
+	// QuotaAreaTime (km²·h per hour) and QuotaDisclosures (intents shown
+	// by refusals per hour) bound each party (defaults
+	// DefaultQuotaAreaTime, DefaultQuotaDisclosure; negative: no limit).
+	QuotaAreaTime    float64
+	QuotaDisclosures float64
 }
 
 // Defaults for Config.
@@ -54,6 +69,9 @@ const (
 
 	DefaultRateLimit = 2000
 	DefaultRateBurst = 4000
+
+	DefaultAckDeadline    = 10 * time.Minute
+	DefaultRedeliverEvery = 30 * time.Second
 )
 
 // Server serves the API. It is safe for concurrent use.
@@ -67,6 +85,8 @@ type Server struct {
 
 	metrics *metrics
 	limiter *limiter
+	quotas  *quotas
+	hub     *hub
 }
 
 type route struct {
@@ -110,8 +130,27 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.CellLevel == 0 {
+		cfg.CellLevel = DefaultCellLevel
+	}
+	if cfg.CellLevel < 1 || cfg.CellLevel > 30 {
+		return nil, errors.New("server: cell level must be 1 to 30")
+	}
+	if cfg.AckDeadline == 0 {
+		cfg.AckDeadline = DefaultAckDeadline
+	}
+	if cfg.RedeliverEvery == 0 {
+		cfg.RedeliverEvery = DefaultRedeliverEvery
+	}
+	if cfg.QuotaAreaTime == 0 {
+		cfg.QuotaAreaTime = DefaultQuotaAreaTime
+	}
+	if cfg.QuotaDisclosures == 0 {
+		cfg.QuotaDisclosures = DefaultQuotaDisclosure
+	}
 	s := &Server{cfg: cfg, svc: cfg.Service, log: cfg.Logger, mux: http.NewServeMux(), metrics: newMetrics(),
-		limiter: newLimiter(cfg.RateLimit, cfg.RateBurst)}
+		limiter: newLimiter(cfg.RateLimit, cfg.RateBurst), quotas: newQuotas(cfg.QuotaAreaTime, cfg.QuotaDisclosures), hub: newHub()}
+	cfg.Service.SetAlertHook(s.notify)
 	v, err := auth.NewVerifier(auth.VerifierConfig{Audience: cfg.Audience, Keys: s.partyKey})
 	if err != nil {
 		return nil, err
@@ -141,6 +180,15 @@ func New(cfg Config) (*Server, error) {
 		{"POST", "/v1/intents/{id}/end", true, s.endIntent},
 		{"GET", "/v1/conflicts", true, s.conflicts},
 		{"GET", "/v1/alerts", true, s.alerts},
+		{"GET", "/v1/alerts/stream", true, s.alertStream},
+		{"POST", "/v1/alerts/{id}/ack", true, s.ackAlert},
+		{"GET", "/v1/grants", true, s.listGrants},
+		{"PUT", "/v1/grants/{party}", true, s.setGrant},
+		{"GET", "/v1/disclosures", true, s.disclosures},
+		{"GET", "/v1/conflicts/{id}/messages", true, s.hotline},
+		{"POST", "/v1/conflicts/{id}/messages", true, s.postMessage},
+		{"POST", "/v1/conflicts/{id}/coordinate", true, s.coordinate},
+		{"PUT", "/v1/webhook", true, s.setWebhook},
 		{"GET", "/v1/parties", true, s.listParties},
 		{"POST", "/v1/parties", true, s.addParty},
 		{"POST", "/v1/parties/{id}/revoke", true, s.revokeParty},
@@ -268,6 +316,13 @@ type statusWriter struct {
 	status int
 }
 
+// Flush lets handlers stream (Server-Sent Events).
+func (w *statusWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
 func (w *statusWriter) WriteHeader(code int) {
 	w.status = code
 	w.ResponseWriter.WriteHeader(code)
@@ -298,4 +353,10 @@ func newMetrics() *metrics {
 func (m *metrics) observe(route string, status int, d time.Duration) {
 	m.requests.WithLabelValues(route, strconv.Itoa(status)).Inc()
 	m.latency.WithLabelValues(route).Observe(d.Seconds())
+}
+
+// notify is the service's alert hook: it wakes up the recipients' alert
+// streams (called by the committer once the alerts' entries are durable).
+func (s *Server) notify(alerts []registry.Alert) {
+	s.hub.publish(alerts)
 }

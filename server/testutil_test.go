@@ -42,6 +42,11 @@ type envConfig struct {
 	SnapshotEvery int     // service.Config.SnapshotEvery (0: default)
 	RateLimit     float64 // server.Config.RateLimit (0: default)
 	RateBurst     int     // server.Config.RateBurst (0: default)
+
+	AckDeadline      time.Duration // server.Config.AckDeadline (0: default)
+	RedeliverEvery   time.Duration // server.Config.RedeliverEvery (0: default)
+	QuotaAreaTime    float64       // server.Config.QuotaAreaTime (0: default)
+	QuotaDisclosures float64       // server.Config.QuotaDisclosures (0: default)
 }
 
 // env is a running deconflict: a Pebble store in a temporary directory,
@@ -98,7 +103,8 @@ func (e *env) open(t *testing.T) {
 		t.Fatalf("service.Open: %v", err)
 	}
 	srv, err := server.New(server.Config{Service: svc, Audience: audience,
-		RateLimit: e.cfg.RateLimit, RateBurst: e.cfg.RateBurst})
+		RateLimit: e.cfg.RateLimit, RateBurst: e.cfg.RateBurst, AckDeadline: e.cfg.AckDeadline,
+		RedeliverEvery: e.cfg.RedeliverEvery, QuotaAreaTime: e.cfg.QuotaAreaTime, QuotaDisclosures: e.cfg.QuotaDisclosures})
 	if err != nil {
 		t.Fatalf("server.New: %v", err)
 	}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/json"
 	"time"
 
 	"github.com/deconflict/deconflict/geo"
@@ -10,46 +11,47 @@ import (
 )
 
 // IntentView is what a party is shown of an intent. Its owner sees all of
-// it; another party sees only what it needs to deconflict: the id, owner,
-// current OVN (to present as key), state and priority, and the extents of
-// the volumes that conflict with its own (Volumes then holds only those,
-// and Indexes their positions in the intent).
+// it (Level "own"). Another party sees what the owner's grant to it allows
+// (see policy.go): at level deconfliction only the id, owner, current OVN
+// (to present as key) and, where the intent conflicts with the viewer's,
+// the overlaps (coarse cells, altitude band, time window); at operational
+// also the state, priority and every volume's extent; at full also the
+// private details.
 type IntentView struct {
 	ID          registry.IntentID   `json:"id"`
 	Owner       registry.PartyID    `json:"owner"`
 	OVN         registry.OVN        `json:"ovn"`
-	State       registry.State      `json:"state"`
-	Priority    int                 `json:"priority"`
-	Volumes     []geo.VolumeSpec    `json:"volumes"`
-	Indexes     []int               `json:"volume_indexes,omitempty"`
+	Level       string              `json:"level"` // own, deconfliction, operational or full
+	State       registry.State      `json:"state,omitempty"`
+	Priority    *int                `json:"priority,omitempty"`
+	Volumes     []geo.VolumeSpec    `json:"volumes,omitempty"`
+	Overlaps    []Overlap           `json:"overlaps,omitempty"`
+	Details     json.RawMessage     `json:"details,omitempty"`
 	Created     *time.Time          `json:"created,omitempty"`
 	Updated     *time.Time          `json:"updated,omitempty"`
 	PreemptedBy []registry.IntentID `json:"preempted_by,omitempty"`
-	Full        bool                `json:"full"` // all volumes shown
+}
+
+// Overlap is where one of the viewer's volumes and one of the other
+// party's come too close: S2 cells (tokens) covering it, the altitude band
+// and the time window both share (widened by the separation minima: when
+// they only come within the minima, the gap between them).
+type Overlap struct {
+	Cells     []string   `json:"cells"`
+	CellLevel int        `json:"cell_level"`
+	AltLoM    geo.Meters `json:"alt_lo_m"`
+	AltHiM    geo.Meters `json:"alt_hi_m"`
+	Start     time.Time  `json:"start"`
+	End       time.Time  `json:"end"`
 }
 
 // ownView is the owner's view of its intent.
 func ownView(it *registry.Intent) IntentView {
-	v := IntentView{ID: it.ID, Owner: it.Owner, OVN: it.OVN, State: it.State, Priority: it.Priority,
-		Created: &it.Created, Updated: &it.Updated, PreemptedBy: it.PreemptedBy, Full: true}
+	pr := it.Priority
+	v := IntentView{ID: it.ID, Owner: it.Owner, OVN: it.OVN, Level: "own", State: it.State, Priority: &pr,
+		Created: &it.Created, Updated: &it.Updated, PreemptedBy: it.PreemptedBy, Details: json.RawMessage(it.Details)}
 	for _, vol := range it.Volumes {
 		v.Volumes = append(v.Volumes, vol.Spec())
-	}
-	return v
-}
-
-// disclose is another party's view of a conflicting intent: only the
-// volumes that conflict.
-func disclose(c registry.Conflict) IntentView {
-	it := c.Intent
-	v := IntentView{ID: it.ID, Owner: it.Owner, OVN: it.OVN, State: it.State, Priority: it.Priority}
-	seen := map[int]bool{}
-	for _, p := range c.Pairs {
-		if !seen[p.Theirs] {
-			seen[p.Theirs] = true
-			v.Indexes = append(v.Indexes, p.Theirs)
-			v.Volumes = append(v.Volumes, it.Volumes[p.Theirs].Spec())
-		}
 	}
 	return v
 }
@@ -65,13 +67,13 @@ type FiledView struct {
 	Receipt *ledger.Receipt `json:"receipt,omitempty"`
 }
 
-func filedView(o service.Outcome) FiledView {
+func filedView(pol policy, o service.Outcome) FiledView {
 	f := FiledView{Entry: o.Entry.Index, Receipt: o.Receipt}
 	if o.Result.Intent != nil {
 		f.Intent = ownView(o.Result.Intent)
-	}
-	for _, c := range o.Result.Conflicts {
-		f.Conflicts = append(f.Conflicts, disclose(c))
+		for _, c := range o.Result.Conflicts {
+			f.Conflicts = append(f.Conflicts, pol.conflictView(c.Intent, o.Result.Intent.Volumes, c.Pairs))
+		}
 	}
 	return f
 }

@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/deconflict/deconflict/ledger"
@@ -54,6 +55,9 @@ type Config struct {
 	// Witnesses is how many parties must cosign a checkpoint for it to be
 	// witnessed (default 1).
 	Witnesses int
+	// OnAlerts, if set, is called by the committer with the alerts of each
+	// batch once it is durable (to wake up deliveries). It must not block.
+	OnAlerts func([]registry.Alert)
 }
 
 // Defaults for Config.
@@ -97,7 +101,13 @@ type Service struct {
 	reqAt map[*Request]uint64
 
 	log logState
+
+	alertHook atomic.Pointer[func([]registry.Alert)]
 }
+
+// SetAlertHook sets a function the committer calls with the alerts of each
+// batch once it is durable (after Config.OnAlerts). It must not block.
+func (s *Service) SetAlertHook(fn func([]registry.Alert)) { s.alertHook.Store(&fn) }
 
 type pending struct {
 	cmd   Command
@@ -216,7 +226,10 @@ func (s *Service) recover(ctx context.Context) error {
 // Submit sequences cmd, waits until its entry is durable, and returns what
 // the registry decided, the entry, and its receipt (if the log signs
 // checkpoints). A refused command returns the registry's error and leaves
-// no entry. The returned Outcome's Err is always nil.
+// no entry, except a refusal that shows the filer other parties' intents
+// (a *registry.RefusalError, for a command with a signed request): that
+// is recorded as a disclose entry, returned in the Outcome with the error.
+// The returned Outcome's Err is always nil.
 func (s *Service) Submit(ctx context.Context, cmd Command) (Outcome, error) {
 	if err := s.writable(); err != nil {
 		return Outcome{}, err
@@ -240,10 +253,8 @@ func (s *Service) Submit(ctx context.Context, cmd Command) (Outcome, error) {
 			return Outcome{}, ErrUnavailable
 		}
 	}
-	if o.err != nil {
-		return Outcome{}, o.err
-	}
-	return Outcome{Result: o.res, Entry: o.entry, Receipt: o.receipt}, nil
+	// A refusal that was logged as a disclosure comes with its entry.
+	return Outcome{Result: o.res, Entry: o.entry, Receipt: o.receipt}, o.err
 }
 
 // SubmitAll submits cmds together (so they share syncs) and waits for all;
@@ -445,9 +456,44 @@ func (s *Service) decide(b *batch, p *pending) {
 	assign(&e)
 	res, err := s.reg.Apply(e)
 	if err != nil {
+		var ref *registry.RefusalError
+		if errors.As(err, &ref) && len(ref.Intents) > 0 && p.cmd.Request != nil {
+			s.logDisclosure(b, p, e, ref)
+			return
+		}
 		p.reply <- outcome{err: err}
 		return
 	}
+	s.enqueue(b, p, e, res, nil)
+}
+
+// logDisclosure records what a refused filing showed its filer: a
+// disclose entry (in the filer's name, with its signed request) that
+// alerts every owner shown. The refusal is answered once it is durable.
+func (s *Service) logDisclosure(b *batch, p *pending, refused registry.Entry, ref *registry.RefusalError) {
+	reason := "conflict"
+	if errors.Is(ref.Reason, registry.ErrMissingKey) {
+		reason = "missing-key"
+	}
+	d := &registry.Disclose{Reason: reason}
+	for _, c := range ref.Intents {
+		d.Intents = append(d.Intents, registry.DisclosedIntent{Intent: c.Intent.ID, Owner: c.Intent.Owner, OVN: c.Intent.OVN,
+			Level: s.reg.Grant(c.Intent.Owner, refused.Party)})
+	}
+	e := registry.Entry{Index: refused.Index, Time: refused.Time, Party: refused.Party, Kind: registry.KindDisclose, Disclose: d}
+	res, err := s.reg.Apply(e)
+	if err != nil {
+		s.cfg.Logger.Error("recording a disclosure failed", "party", refused.Party, "err", err)
+		p.reply <- outcome{err: ref}
+		return
+	}
+	s.enqueue(b, p, e, res, ref)
+}
+
+// enqueue adds applied entry e to the batch; p is answered with res (and
+// refusal, if the entry records a refused command's disclosure) once the
+// batch is durable.
+func (s *Service) enqueue(b *batch, p *pending, e registry.Entry, res registry.Result, refusal error) {
 	rec := &Record{Entry: e, Request: p.cmd.Request, Item: p.cmd.Item}
 	if req := p.cmd.Request; req != nil {
 		if at, ok := s.reqAt[req]; ok {
@@ -467,7 +513,7 @@ func (s *Service) decide(b *batch, p *pending) {
 	}
 	b.recs = append(b.recs, lrec)
 	b.waiters = append(b.waiters, p)
-	b.results = append(b.results, outcome{res: res, entry: e})
+	b.results = append(b.results, outcome{res: res, entry: e, err: refusal})
 }
 
 // assign fills in what the sequencer fixes: new intent ids (unless the
@@ -524,6 +570,19 @@ func (s *Service) commit() {
 			size := b.recs[len(b.recs)-1].Index
 			if err == nil {
 				cp, err = s.checkpointAfter(size)
+			}
+			hook := s.alertHook.Load()
+			if err == nil && (s.cfg.OnAlerts != nil || hook != nil) {
+				var alerts []registry.Alert
+				for _, o := range b.results {
+					alerts = append(alerts, o.res.Alerts...)
+				}
+				if len(alerts) > 0 && s.cfg.OnAlerts != nil {
+					s.cfg.OnAlerts(alerts)
+				}
+				if len(alerts) > 0 && hook != nil {
+					(*hook)(alerts)
+				}
 			}
 			for i, p := range b.waiters {
 				o := b.results[i]

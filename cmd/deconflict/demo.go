@@ -151,7 +151,7 @@ func (d *demo) story() error {
 	d.say("   refused (409 %s). usa is shown only what it needs to deconflict:", p.Type)
 	var key []registry.OVN
 	for _, it := range p.Intents {
-		d.say("     intent %s of %s, priority %d, ovn %s, %d conflicting volume(s) (only those extents shown)", short(it.ID), it.Owner, it.Priority, it.OVN, len(it.Volumes))
+		d.say("     %s", describe(it))
 		key = append(key, it.OVN)
 	}
 

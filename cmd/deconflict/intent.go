@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -87,7 +86,9 @@ func runIntent(ctx context.Context, e *env, args []string) error {
 			if err != nil {
 				return err
 			}
-			*priority = cur.Priority
+			if cur.Priority != nil {
+				*priority = *cur.Priority
+			}
 		}
 		f, err := c.Update(ctx, iid, server.UpdateRequest{OVN: registry.OVN(*ovn), Priority: *priority, State: registry.State(*state), Volumes: vols, Key: key})
 		return reportWrite(e, "updated", f, err)
@@ -148,13 +149,14 @@ func reportWrite(e *env, verb string, f *server.FiledView, err error) error {
 		fmt.Fprintf(e.stdout, "refused: %s\nyou are shown:\n", p.Title)
 		var ovns []string
 		for _, it := range p.Intents {
-			fmt.Fprintf(e.stdout, "  intent %s of %s, priority %d, %s, ovn %s; its conflicting volume(s):\n",
-				it.ID, it.Owner, it.Priority, it.State, it.OVN)
-			for k, v := range it.Volumes {
-				b, _ := json.Marshal(v)
-				fmt.Fprintf(e.stdout, "    [%d] %s\n", it.Indexes[k], b)
+			fmt.Fprintf(e.stdout, "  %s\n", describe(it))
+			for _, v := range volumesJSON(it) {
+				fmt.Fprintf(e.stdout, "    %s\n", v)
 			}
 			ovns = append(ovns, string(it.OVN))
+		}
+		if p.Disclosure != nil {
+			fmt.Fprintf(e.stdout, "(what you were shown is recorded in entry %d; its owners are told)\n", p.Disclosure.Entry)
 		}
 		if p.Type == server.TypeMissingKey {
 			fmt.Fprintf(e.stdout, "to file anyway (rules permitting), re-file with: -key %s\n", strings.Join(ovns, ","))

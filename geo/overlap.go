@@ -1,0 +1,49 @@
+package geo
+
+import (
+	"github.com/golang/geo/s1"
+	"github.com/golang/geo/s2"
+)
+
+// footprintDistance is the distance from p to the footprint (0 inside).
+func (s *shape) footprintDistance(p s2.Point) s1.Angle {
+	if s.verts == nil {
+		return max(0, s.center.Distance(p)-s.outer)
+	}
+	return s.pointDistance(p)
+}
+
+// OverlapCells returns S2 cells that cover where the footprints of a and
+// b come within sep of each other: the coarse picture of a conflict that
+// can be shown to a party without showing either footprint. Cells are at
+// level (or coarser, down to level 0, so that there are at most maxCells)
+// and the level used is returned. A cell is kept if it comes within sep of
+// both footprints; the result covers the overlap, and may reach a cell
+// beyond it.
+func OverlapCells(a, b *Volume, sep Meters, level, maxCells int) ([]s2.CellID, int) {
+	small := a
+	if b.shape.outer < a.shape.outer {
+		small = b
+	}
+	region := small.Bound(sep)
+	for ; level > 0; level-- {
+		rc := &s2.RegionCoverer{MinLevel: level, MaxLevel: level, MaxCells: maxCells}
+		cov := rc.Covering(region)
+		if len(cov) > maxCells {
+			continue
+		}
+		var out []s2.CellID
+		for _, id := range cov {
+			if id.Level() != level {
+				continue
+			}
+			c := s2.CellFromCellID(id)
+			center, radius := c.Center(), c.CapBound().Radius()
+			if a.shape.footprintDistance(center) <= radius+sep.Angle() && b.shape.footprintDistance(center) <= radius+sep.Angle() {
+				out = append(out, id)
+			}
+		}
+		return out, level
+	}
+	return nil, 0
+}

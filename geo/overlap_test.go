@@ -1,0 +1,58 @@
+package geo
+
+import (
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/golang/geo/s2"
+)
+
+// TestOverlapCellsCoverTheOverlap: every point that lies in both
+// footprints (sampled) is in one of the cells, and every cell comes near
+// both footprints; disjoint footprints give no cells.
+func TestOverlapCellsCoverTheOverlap(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	t0 := time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
+	mk := func(lat, lng Degrees, r Meters) *Volume {
+		v, err := NewVolume(VolumeSpec{Circle: &CircleSpec{Lat: lat, Lng: lng, RadiusM: r}, AltLoM: 0, AltHiM: 100, Start: t0, End: t0.Add(time.Hour)}, Limits{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	for i := range 50 {
+		lat, lng := Degrees(rng.Float64()*120-60), Degrees(rng.Float64()*340-170)
+		a := mk(lat, lng, Meters(500+rng.Float64()*20_000))
+		b := mk(lat+Degrees(rng.Float64()*0.2-0.1), lng+Degrees(rng.Float64()*0.2-0.1), Meters(500+rng.Float64()*20_000))
+		cells, level := OverlapCells(a, b, 0, 13, 256)
+		if len(cells) > 256 || level < 1 || level > 13 {
+			t.Fatalf("case %d: %d cells at level %d", i, len(cells), level)
+		}
+		u := s2.CellUnion(cells)
+		u.Normalize()
+		overlap := Conflict(a, b, Separation{})
+		if !overlap && len(cells) > 0 {
+			// Cells may only reach one cell beyond the overlap; with no
+			// overlap at all each cell must still be near both.
+			for _, c := range cells {
+				cell := s2.CellFromCellID(c)
+				r := cell.CapBound().Radius()
+				if a.shape.footprintDistance(cell.Center()) > r || b.shape.footprintDistance(cell.Center()) > r {
+					t.Fatalf("case %d: cell %v is near neither footprint", i, c)
+				}
+			}
+		}
+		// Sample points of a; those also in b must be covered.
+		for range 400 {
+			p := s2.PointFromLatLng(s2.LatLngFromDegrees(float64(lat)+rng.Float64()*0.4-0.2, float64(lng)+rng.Float64()*0.4-0.2))
+			if a.shape.footprintDistance(p) == 0 && b.shape.footprintDistance(p) == 0 && !u.ContainsPoint(p) {
+				t.Fatalf("case %d: a point in both footprints is in no overlap cell (level %d, %d cells)", i, level, len(cells))
+			}
+		}
+	}
+	far1, far2 := mk(10, 10, 1000), mk(10, 11, 1000)
+	if cells, _ := OverlapCells(far1, far2, 0, 13, 256); len(cells) != 0 {
+		t.Fatalf("disjoint footprints give %d cells", len(cells))
+	}
+}
