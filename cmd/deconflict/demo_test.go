@@ -24,7 +24,7 @@ func TestDemo(t *testing.T) {
 		": preempted: your intent",
 		": contingent: your intent",
 		"france  2 receipts kept",
-		"checkpoint 8 cosigned by russia; also cosigned by france, usa",
+		"cosigned by russia; also cosigned by france, usa",
 		"the service now serves a witnessed checkpoint",
 		"demo complete.",
 	} {
