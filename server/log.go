@@ -142,7 +142,14 @@ func (s *Server) entryContent(w http.ResponseWriter, r *http.Request, c *call) e
 		p := reg.Party(c.party)
 		authority = p != nil && p.Role == registry.RoleAuthority
 	})
-	content, err := s.svc.EntryContent(r.Context(), index, c.party, authority)
+	// An alerted party reads the entry that alerted it only if the
+	// author's grant lets it see the whole intent (operational or full).
+	mayRead := func(author registry.PartyID) bool {
+		ok := false
+		s.svc.View(func(reg *registry.Registry) { ok = s.policyFor(reg, c.party).mayReadContent(author) })
+		return ok
+	}
+	content, err := s.svc.EntryContent(r.Context(), index, c.party, authority, mayRead)
 	if err != nil {
 		return err
 	}

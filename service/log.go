@@ -395,15 +395,17 @@ type Content struct {
 var ErrNotEntitled = errors.New("service: not entitled to this entry's content")
 
 // EntryContent returns entry index's content if party may read it: its
-// author, the parties its alerts went to, and authorities.
-func (s *Service) EntryContent(ctx context.Context, index uint64, party registry.PartyID, authority bool) (*Content, error) {
+// author, authorities, and the parties its alerts went to if
+// alertedMayRead(author) allows (nil: always).
+func (s *Service) EntryContent(ctx context.Context, index uint64, party registry.PartyID, authority bool, alertedMayRead func(author registry.PartyID) bool) (*Content, error) {
 	var out *Content
 	err := s.readEntries(ctx, index, 1, func(i uint64, e *ledger.Entry) error {
 		l, err := ledger.ParseLeaf(e.Leaf)
 		if err != nil {
 			return err
 		}
-		if !authority && l.Party != string(party) && !slices.Contains(e.Readers, string(party)) {
+		alerted := slices.Contains(e.Readers, string(party)) && (alertedMayRead == nil || alertedMayRead(registry.PartyID(l.Party)))
+		if !authority && l.Party != string(party) && !alerted {
 			return ErrNotEntitled
 		}
 		out = &Content{Index: i, Leaf: string(e.Leaf), Salt: e.Salt, Content: e.Content}
