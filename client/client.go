@@ -4,6 +4,7 @@
 package client
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/ed25519"
@@ -239,10 +240,125 @@ func (c *Client) Conflicts(ctx context.Context) ([]server.ConflictView, error) {
 	return out.Conflicts, c.Do(ctx, "GET", "/v1/conflicts", nil, &out)
 }
 
-// Alerts lists the alerts sent to the party after an entry index.
-func (c *Client) Alerts(ctx context.Context, after uint64) ([]registry.Alert, error) {
-	var out struct{ Alerts []registry.Alert }
-	return out.Alerts, c.Do(ctx, "GET", fmt.Sprintf("/v1/alerts?after=%d", after), nil, &out)
+// Alerts lists the alerts sent to the party after an entry index (only
+// the unacknowledged ones, with unacked).
+func (c *Client) Alerts(ctx context.Context, after uint64, unacked bool) ([]server.AlertView, error) {
+	var out struct{ Alerts []server.AlertView }
+	return out.Alerts, c.Do(ctx, "GET", fmt.Sprintf("/v1/alerts?after=%d&unacked=%t", after, unacked), nil, &out)
+}
+
+// Ack acknowledges an alert (a log entry whose receipt is verified).
+func (c *Client) Ack(ctx context.Context, id string) (*server.AckResponse, error) {
+	var out server.AckResponse
+	if err := c.Do(ctx, "POST", "/v1/alerts/"+url.PathEscape(id)+"/ack", nil, &out); err != nil {
+		return &out, err
+	}
+	return &out, c.checkReceipt(out.Receipt, out.Entry, registry.KindAck)
+}
+
+// SetGrant sets what party may see of this party's intents.
+func (c *Client) SetGrant(ctx context.Context, party registry.PartyID, level registry.Level) (*server.WriteResponse, error) {
+	return c.write(ctx, "PUT", "/v1/grants/"+url.PathEscape(string(party)), server.GrantRequest{Level: level}, registry.KindSetGrant)
+}
+
+// Grants lists the grants this party gave and received.
+func (c *Client) Grants(ctx context.Context) (*server.GrantsView, error) {
+	var out server.GrantsView
+	return &out, c.Do(ctx, "GET", "/v1/grants", nil, &out)
+}
+
+// Disclosures lists who was shown what of this party's intents.
+func (c *Client) Disclosures(ctx context.Context, after uint64) ([]registry.Disclosure, error) {
+	var out struct{ Disclosures []registry.Disclosure }
+	return out.Disclosures, c.Do(ctx, "GET", fmt.Sprintf("/v1/disclosures?after=%d", after), nil, &out)
+}
+
+// Hotline reads a conflict's hotline.
+func (c *Client) Hotline(ctx context.Context, id registry.ConflictID) (*server.HotlineView, error) {
+	var out server.HotlineView
+	return &out, c.Do(ctx, "GET", "/v1/conflicts/"+url.PathEscape(string(id))+"/messages", nil, &out)
+}
+
+// PostMessage posts on a conflict's hotline.
+func (c *Client) PostMessage(ctx context.Context, id registry.ConflictID, text string) (*server.WriteResponse, error) {
+	return c.write(ctx, "POST", "/v1/conflicts/"+url.PathEscape(string(id))+"/messages", server.MessageRequest{Text: text}, registry.KindMessage)
+}
+
+// Coordinate marks a conflict coordinated on this party's side.
+func (c *Client) Coordinate(ctx context.Context, id registry.ConflictID) (*server.WriteResponse, error) {
+	return c.write(ctx, "POST", "/v1/conflicts/"+url.PathEscape(string(id))+"/coordinate", nil, registry.KindCoordinate)
+}
+
+// SetWebhook registers this party's webhook URL ("" removes it).
+func (c *Client) SetWebhook(ctx context.Context, u string) (*server.WriteResponse, error) {
+	return c.write(ctx, "PUT", "/v1/webhook", server.WebhookRequest{URL: u}, registry.KindSetWebhook)
+}
+
+// write sends a request that makes one entry of kind and verifies its
+// receipt.
+func (c *Client) write(ctx context.Context, method, path string, in any, kind registry.Kind) (*server.WriteResponse, error) {
+	var out server.WriteResponse
+	if err := c.Do(ctx, method, path, in, &out); err != nil {
+		return &out, err
+	}
+	return &out, c.checkReceipt(out.Receipt, out.Entry, kind)
+}
+
+// StreamAlerts follows the party's alert stream (Server-Sent Events),
+// resuming after alert lastID if it is not empty, and calls fn with each
+// alert until ctx ends, the stream ends, or fn returns an error. Alerts
+// come at least once: fn may see one id again.
+func (c *Client) StreamAlerts(ctx context.Context, lastID string, fn func(server.AlertView) error) error {
+	tok, err := auth.Sign(c.cfg.Key, c.cfg.Party, c.cfg.Audience, nil, time.Now(), c.cfg.TTL)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, "GET", c.base.String()+"/v1/alerts/stream", nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
+	if lastID != "" {
+		req.Header.Set("Last-Event-ID", lastID)
+	}
+	hc := *c.cfg.HTTP
+	hc.Timeout = 0 // a stream lasts
+	resp, err := hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("client: alert stream: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		p := &server.Problem{}
+		if json.Unmarshal(data, p) != nil || p.Status == 0 {
+			return fmt.Errorf("client: alert stream: %s", resp.Status)
+		}
+		return p
+	}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	var data string
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case strings.HasPrefix(line, "data: "):
+			data = strings.TrimPrefix(line, "data: ")
+		case line == "" && data != "":
+			var a server.AlertView
+			if err := json.Unmarshal([]byte(data), &a); err != nil {
+				return fmt.Errorf("client: alert stream: %w", err)
+			}
+			data = ""
+			if err := fn(a); err != nil {
+				return err
+			}
+		}
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return sc.Err()
 }
 
 // AddParty adds a party (authority only).

@@ -131,8 +131,17 @@ func area(lat, lng, radiusM, lo, hi float64, startIn, dur time.Duration) geo.Vol
 func (d *demo) story() error {
 	ctx, fr, us, ru := d.ctx, d.clients["france"], d.clients["usa"], d.clients["russia"]
 
-	d.title("france files a patrol (priority 10): a 20 km circle at 34.8N 33.0E, 3000-6000 m, for 2 h")
-	a, err := fr.File(ctx, server.FileRequest{Priority: 10, Volumes: []geo.VolumeSpec{area(34.8, 33.0, 20_000, 3000, 6000, 0, 2*time.Hour)}})
+	d.title("france and usa grant each other operational visibility; russia keeps the default (deconfliction) with both")
+	for _, g := range [][2]string{{"france", "usa"}, {"usa", "france"}} {
+		if _, err := d.clients[g[0]].SetGrant(ctx, registry.PartyID(g[1]), registry.LevelOperational); err != nil {
+			return err
+		}
+	}
+	d.say("   france -> usa: operational; usa -> france: operational; russia: deconfliction (sees others only where they conflict, as coarse cells)")
+
+	d.title("france files a patrol (priority 10): a 20 km circle at 34.8N 33.0E, 3000-6000 m, for 2 h, with private details")
+	a, err := fr.File(ctx, server.FileRequest{Priority: 10, Volumes: []geo.VolumeSpec{area(34.8, 33.0, 20_000, 3000, 6000, 0, 2*time.Hour)},
+		Details: []byte(`{"callsign":"RAFALE 21"}`)})
 	if err != nil {
 		return err
 	}
@@ -148,12 +157,13 @@ func (d *demo) story() error {
 	if !errors.As(err, &p) || p.Type != server.TypeMissingKey {
 		return fmt.Errorf("expected a missing-key refusal, got %v", err)
 	}
-	d.say("   refused (409 %s). usa is shown only what it needs to deconflict:", p.Type)
+	d.say("   refused (409 %s). usa is shown (france's grant: operational):", p.Type)
 	var key []registry.OVN
 	for _, it := range p.Intents {
 		d.say("     %s", describe(it))
 		key = append(key, it.OVN)
 	}
+	d.say("   what usa was shown is recorded in entry %d; france is told", p.Disclosure.Entry)
 
 	d.title("usa re-files with the key (the OVN it was shown): higher priority, so france's patrol is preempted")
 	b, err := us.File(ctx, server.FileRequest{Priority: 30, Volumes: transit, Key: key})
@@ -162,32 +172,91 @@ func (d *demo) story() error {
 	}
 	d.say("   accepted: intent %s; preempted: %s", short(b.Intent.ID), ids(b.Conflicts))
 
+	d.title("russia files a survey (priority 5) across usa's transit, without a key")
+	survey := []geo.VolumeSpec{area(34.9, 33.3, 5_000, 4500, 6000, time.Hour, time.Hour)}
+	_, err = ru.File(ctx, server.FileRequest{Priority: 5, Volumes: survey})
+	if !errors.As(err, &p) || p.Type != server.TypeMissingKey {
+		return fmt.Errorf("expected a missing-key refusal, got %v", err)
+	}
+	d.say("   refused (409 %s). russia is shown only what it needs to deconflict (usa's grant: deconfliction):", p.Type)
+	for _, it := range p.Intents {
+		d.say("     %s", describe(it))
+	}
+	d.say("   (no extents, priority or details; usa is told that russia was shown its transit)")
+
 	d.title("russia declares an emergency: a contingent operation across both is accepted at once")
-	c, err := ru.File(ctx, server.FileRequest{Priority: 0, State: registry.StateContingent,
-		Volumes: []geo.VolumeSpec{area(34.85, 33.0, 30_000, 0, 8000, 15*time.Minute, 75*time.Minute)}})
+	emergency := []geo.VolumeSpec{area(34.85, 33.0, 30_000, 0, 8000, 15*time.Minute, 75*time.Minute)}
+	c, err := ru.File(ctx, server.FileRequest{Priority: 0, State: registry.StateContingent, Volumes: emergency})
 	if err != nil {
 		return err
 	}
 	d.say("   accepted: intent %s (contingent); owners alerted: %s", short(c.Intent.ID), ids(c.Conflicts))
 
+	d.title("usa and russia talk on the hotline of their conflict, and russia moves its emergency below the transit")
+	cid := registry.ConflictIDOf(b.Intent.ID, c.Intent.ID)
+	if _, err := us.PostMessage(ctx, cid, "our transit crosses at 4000-5000 m: can your emergency stay below 3500 m?"); err != nil {
+		return err
+	}
+	if _, err := ru.PostMessage(ctx, cid, "yes: descending to 0-3500 m now"); err != nil {
+		return err
+	}
+	emergency[0].AltHiM = 3500
+	if _, err := ru.Update(ctx, c.Intent.ID, server.UpdateRequest{OVN: c.Intent.OVN, Priority: 0, Volumes: emergency}); err != nil {
+		return err
+	}
+	h, err := us.Hotline(ctx, cid)
+	if err != nil {
+		return err
+	}
+	for _, m := range h.Messages {
+		d.say("   %s: %s", m.From, m.Text)
+	}
+	d.say("   conflict %s...: %s (the two intents no longer conflict)", short(b.Intent.ID), h.Status)
+
 	d.title("france moves its patrol north, out of the way (update with its current OVN)")
 	moved := []geo.VolumeSpec{area(35.6, 33.0, 20_000, 3000, 6000, 0, 2*time.Hour)}
-	up, err := fr.Update(ctx, a.Intent.ID, server.UpdateRequest{OVN: a.Intent.OVN, Priority: 10, Volumes: moved})
+	cur, err := fr.Get(ctx, a.Intent.ID)
+	if err != nil {
+		return err
+	}
+	up, err := fr.Update(ctx, a.Intent.ID, server.UpdateRequest{OVN: cur.OVN, Priority: 10, Volumes: moved})
 	if err != nil {
 		return err
 	}
 	d.say("   updated: new ovn %s, no conflicts left", up.Intent.OVN)
 
 	d.title("france retries an update with the OVN it had before: refused as stale")
-	_, err = fr.Update(ctx, a.Intent.ID, server.UpdateRequest{OVN: a.Intent.OVN, Priority: 10, Volumes: moved})
+	_, err = fr.Update(ctx, a.Intent.ID, server.UpdateRequest{OVN: cur.OVN, Priority: 10, Volumes: moved})
 	if !errors.As(err, &p) || p.Type != server.TypeStaleOVN {
 		return fmt.Errorf("expected a stale-ovn refusal, got %v", err)
 	}
 	d.say("   refused (409 %s): %s", p.Type, p.Title)
 
-	d.say("\nwho was told what:")
+	d.say("\nwhat each party sees of the others now:")
+	for _, look := range []struct {
+		who  string
+		id   registry.IntentID
+		what string
+	}{
+		{"usa", a.Intent.ID, "france's patrol"},
+		{"france", b.Intent.ID, "usa's transit"},
+		{"russia", b.Intent.ID, "usa's transit"},
+		{"usa", c.Intent.ID, "russia's emergency"},
+	} {
+		v, err := d.clients[look.who].Get(ctx, look.id)
+		switch {
+		case errors.As(err, &p) && p.Type == server.TypeNotFound:
+			d.say("  %-7s %s: nothing (deconfliction grant, and no conflict with its own intents)", look.who, look.what)
+		case err != nil:
+			return err
+		default:
+			d.say("  %-7s %s: %s", look.who, look.what, describe(*v))
+		}
+	}
+
+	d.say("\nthe alerts each party received, then acknowledged (each acknowledgement is a log entry):")
 	for _, name := range []string{"france", "usa", "russia"} {
-		as, err := d.clients[name].Alerts(ctx, 0)
+		as, err := d.clients[name].Alerts(ctx, 0, false)
 		if err != nil {
 			return err
 		}
@@ -195,7 +264,11 @@ func (d *demo) story() error {
 			d.say("  %-7s no alerts", name)
 		}
 		for _, a := range as {
-			d.say("  %-7s entry %d: %s: your intent %s, by %s of %s", name, a.Entry, a.Kind, short(a.Intent), short(a.By), a.ByParty)
+			r, err := d.clients[name].Ack(ctx, a.ID)
+			if err != nil {
+				return err
+			}
+			d.say("  %-7s %s -> acknowledged in entry %d", name, alertLine(a), r.Entry)
 		}
 	}
 	return d.witness()

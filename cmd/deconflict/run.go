@@ -30,14 +30,18 @@ type env struct {
 
 func commands() map[string]command {
 	return map[string]command{
-		"bench":  {"file the shared workload through the engine (or -http a server) and report speed", runBench},
-		"demo":   {"run the seed scenario end to end on loopback, no set-up", runDemo},
-		"init":   {"make a data directory: service key, authority key, optional party keys", runInit},
-		"serve":  {"serve the HTTP API from a data directory", runServe},
-		"party":  {"add, list or revoke parties (authority)", runParty},
-		"intent": {"file, get, update, activate, end or list intents", runIntent},
-		"watch":  {"follow the log as a party: verify every checkpoint, entry and receipt, cosign", runWatch},
-		"verify": {"check receipts and a checkpoint chain offline (or a whole data directory with -store)", runVerify},
+		"bench":     {"file the shared workload through the engine (or -http a server) and report speed", runBench},
+		"demo":      {"run the seed scenario end to end on loopback, no set-up", runDemo},
+		"init":      {"make a data directory: service key, authority key, optional party keys", runInit},
+		"serve":     {"serve the HTTP API from a data directory", runServe},
+		"party":     {"add, list or revoke parties (authority)", runParty},
+		"intent":    {"file, get, update, activate, end or list intents", runIntent},
+		"alerts":    {"list, watch (live, resumable) or acknowledge your alerts", runAlerts},
+		"grant":     {"set what another party may see of your intents, or list grants", runGrant},
+		"conflicts": {"list the conflicts of your intents, with hotline status", runConflicts},
+		"hotline":   {"read or post on a conflict's hotline, or mark it coordinated", runHotline},
+		"watch":     {"follow the log as a party: verify every checkpoint, entry and receipt, cosign", runWatch},
+		"verify":    {"check receipts and a checkpoint chain offline (or a whole data directory with -store)", runVerify},
 	}
 }
 
@@ -68,7 +72,7 @@ func usage(w io.Writer, cmds map[string]command) {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		fmt.Fprintf(w, "  %-8s %s\n", n, cmds[n].summary)
+		fmt.Fprintf(w, "  %-10s %s\n", n, cmds[n].summary)
 	}
 	fmt.Fprintln(w, "\nrun 'deconflict <command> -h' for a command's flags")
 }
