@@ -19,10 +19,12 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/deconflict/deconflict/auth"
 	"github.com/deconflict/deconflict/geo"
+	"github.com/deconflict/deconflict/notify"
 	"github.com/deconflict/deconflict/registry"
 	"github.com/deconflict/deconflict/service"
 	"github.com/prometheus/client_golang/prometheus"
@@ -60,6 +62,9 @@ type Config struct {
 	// DefaultQuotaAreaTime, DefaultQuotaDisclosure; negative: no limit).
 	QuotaAreaTime    float64
 	QuotaDisclosures float64
+	// Webhooks, if set, posts each alert to its recipient's webhook, if
+	// it registered one (signed by the key Webhooks was made with).
+	Webhooks *notify.Webhooks
 }
 
 // Defaults for Config.
@@ -87,7 +92,14 @@ type Server struct {
 	limiter *limiter
 	quotas  *quotas
 	hub     *hub
+
+	streamsDone chan struct{} // closed by CloseStreams
+	closeOnce   sync.Once
 }
+
+// CloseStreams ends every alert stream (register it with
+// http.Server.RegisterOnShutdown: streams never end on their own).
+func (s *Server) CloseStreams() { s.closeOnce.Do(func() { close(s.streamsDone) }) }
 
 type route struct {
 	method, pattern string
@@ -149,7 +161,8 @@ func New(cfg Config) (*Server, error) {
 		cfg.QuotaDisclosures = DefaultQuotaDisclosure
 	}
 	s := &Server{cfg: cfg, svc: cfg.Service, log: cfg.Logger, mux: http.NewServeMux(), metrics: newMetrics(),
-		limiter: newLimiter(cfg.RateLimit, cfg.RateBurst), quotas: newQuotas(cfg.QuotaAreaTime, cfg.QuotaDisclosures), hub: newHub()}
+		limiter: newLimiter(cfg.RateLimit, cfg.RateBurst), quotas: newQuotas(cfg.QuotaAreaTime, cfg.QuotaDisclosures), hub: newHub(),
+		streamsDone: make(chan struct{})}
 	cfg.Service.SetAlertHook(s.notify)
 	v, err := auth.NewVerifier(auth.VerifierConfig{Audience: cfg.Audience, Keys: s.partyKey})
 	if err != nil {
@@ -240,6 +253,11 @@ func (s *Server) partyKey(id string) (ed25519.PublicKey, error) {
 func (s *Server) wrap(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		if rt.pattern != "/v1/alerts/stream" {
+			// Bound every answer but the streams (the http.Server has no
+			// WriteTimeout, for them).
+			http.NewResponseController(w).SetWriteDeadline(start.Add(time.Minute))
+		}
 		sw := &statusWriter{ResponseWriter: w, status: 200}
 		c := &call{}
 		err := s.serve(sw, r, rt, c)
@@ -359,4 +377,59 @@ func (m *metrics) observe(route string, status int, d time.Duration) {
 // streams (called by the committer once the alerts' entries are durable).
 func (s *Server) notify(alerts []registry.Alert) {
 	s.hub.publish(alerts)
+	if s.cfg.Webhooks != nil {
+		s.postWebhooks(alerts)
+	}
+}
+
+// postWebhooks queues alerts for their recipients' webhooks.
+func (s *Server) postWebhooks(alerts []registry.Alert) {
+	type post struct {
+		url string
+		ev  notify.Event
+	}
+	var posts []post
+	now := s.cfg.Now()
+	s.svc.View(func(reg *registry.Registry) {
+		for _, a := range alerts {
+			u := reg.Webhook(a.To)
+			if u == "" {
+				continue
+			}
+			data, err := json.Marshal(s.alertView(reg, a, now))
+			if err != nil {
+				continue
+			}
+			posts = append(posts, post{u, notify.Event{ID: a.ID, Party: string(a.To), Data: data}})
+		}
+	})
+	for _, p := range posts {
+		if err := s.cfg.Webhooks.Deliver(p.url, p.ev); err != nil {
+			s.log.Warn("webhook not queued; the alert stays listed and streamed", "party", p.ev.Party, "alert", p.ev.ID, "err", err)
+		}
+	}
+}
+
+// RedeliverWebhooks queues every unacknowledged alert of the parties that
+// have a webhook: after a restart, deliveries that were in flight are
+// made again (receivers dedupe by the Idempotency-Key).
+func (s *Server) RedeliverWebhooks() int {
+	if s.cfg.Webhooks == nil {
+		return 0
+	}
+	var pending []registry.Alert
+	s.svc.View(func(reg *registry.Registry) {
+		for _, p := range reg.Parties() {
+			if reg.Webhook(p.ID) == "" {
+				continue
+			}
+			for _, a := range reg.Alerts(p.ID, 0) {
+				if _, ok := reg.Acked(a.ID); !ok {
+					pending = append(pending, a)
+				}
+			}
+		}
+	})
+	s.postWebhooks(pending)
+	return len(pending)
 }

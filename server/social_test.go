@@ -2,15 +2,20 @@ package server_test
 
 import (
 	"bufio"
+	"crypto/ed25519"
 	"encoding/json"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/deconflict/deconflict/geo"
+	"github.com/deconflict/deconflict/notify"
 	"github.com/deconflict/deconflict/registry"
 	"github.com/deconflict/deconflict/server"
 )
@@ -320,4 +325,81 @@ func TestQuotas(t *testing.T) {
 // fileReq is a request filing fr as party as.
 func fileReq(as registry.PartyID, fr server.FileRequest) request {
 	return request{as: as, method: "POST", path: "/v1/intents", body: fr}
+}
+
+// TestWebhookDelivery: a party's HTTPS webhook that fails several times
+// and then succeeds gets each alert exactly once per idempotency key,
+// signed by the service key, with no attempt after the success; after a
+// restart, unacknowledged alerts are posted again with the same key, and
+// a receiver that dedupes by it processes each alert once.
+func TestWebhookDelivery(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	attempts, processed, duplicates := map[string]int{}, map[string]int{}, map[string]int{}
+	var pub ed25519.PublicKey
+	failFirst := 3
+	recv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		defer mu.Unlock()
+		id, err := notify.Verify(pub, r.Header, body, time.Now(), time.Minute)
+		if err != nil {
+			t.Errorf("webhook does not verify: %v", err)
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		attempts[id]++
+		if attempts[id] <= failFirst {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		if processed[id] > 0 { // the receiver dedupes by idempotency key
+			duplicates[id]++
+			return
+		}
+		processed[id]++
+		var a server.AlertView
+		if err := json.Unmarshal(body, &a); err != nil || a.ID != id || a.To != "alpha" || a.Kind != registry.AlertDisclosed {
+			t.Errorf("webhook body %s for id %s", body, id)
+		}
+	}))
+	defer recv.Close()
+	e := newEnv(t, envConfig{WebhookClient: recv.Client()})
+	pub = e.logKey.Public().(ed25519.PublicKey)
+	e.addMembers(t, "alpha", "bravo")
+	wantJSON(t, e.do(t, request{as: "alpha", method: "PUT", path: "/v1/webhook", body: server.WebhookRequest{URL: recv.URL + "/hook"}}), http.StatusOK, nil)
+	x := e.spot()
+	e.file(t, "alpha", server.FileRequest{Priority: 10, Volumes: []geo.VolumeSpec{e.vol(x)}})
+	wantProblem(t, e.do(t, fileReq("bravo", server.FileRequest{Priority: 1, Volumes: []geo.VolumeSpec{e.vol(x)}})), http.StatusConflict, server.TypeMissingKey)
+	id := e.alertsOf(t, "alpha", 0)[0].ID
+	waitFor := func(what string, ok func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+			mu.Lock()
+			done := ok()
+			mu.Unlock()
+			if done {
+				return
+			}
+		}
+		t.Fatalf("timed out waiting for %s", what)
+	}
+	waitFor("the delivery", func() bool { return processed[id] == 1 })
+	time.Sleep(500 * time.Millisecond) // longer than the largest backoff: no attempt may follow a success
+	mu.Lock()
+	if attempts[id] != failFirst+1 || processed[id] != 1 || duplicates[id] != 0 || len(attempts) != 1 {
+		t.Errorf("alert %s: %d attempts, processed %d, duplicates %d (all: %v); want %d, 1, 0", id, attempts[id], processed[id], duplicates[id], attempts, failFirst+1)
+	}
+	mu.Unlock()
+
+	e.restart(t)
+	if n := e.server().RedeliverWebhooks(); n != 1 {
+		t.Fatalf("after the restart %d unacknowledged alerts queued again, want 1", n)
+	}
+	waitFor("the redelivery", func() bool { return duplicates[id] == 1 })
+	mu.Lock()
+	if processed[id] != 1 {
+		t.Errorf("processed %d times, want once", processed[id])
+	}
+	mu.Unlock()
 }

@@ -135,6 +135,8 @@ func (s *Server) alertStream(w http.ResponseWriter, r *http.Request, c *call) er
 		select {
 		case <-r.Context().Done():
 			return nil
+		case <-s.streamsDone:
+			return nil
 		case <-wake:
 			if newer(false) != nil {
 				return nil

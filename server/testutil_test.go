@@ -19,6 +19,7 @@ import (
 	"github.com/deconflict/deconflict/geo"
 	"github.com/deconflict/deconflict/ledger"
 	pebblestore "github.com/deconflict/deconflict/ledger/pebble"
+	"github.com/deconflict/deconflict/notify"
 	"github.com/deconflict/deconflict/registry"
 	"github.com/deconflict/deconflict/server"
 	"github.com/deconflict/deconflict/service"
@@ -47,6 +48,9 @@ type envConfig struct {
 	RedeliverEvery   time.Duration // server.Config.RedeliverEvery (0: default)
 	QuotaAreaTime    float64       // server.Config.QuotaAreaTime (0: default)
 	QuotaDisclosures float64       // server.Config.QuotaDisclosures (0: default)
+	// Webhooks, if set, makes the server's webhook sender with this
+	// client (to trust a test TLS server) and the log key.
+	WebhookClient *http.Client
 }
 
 // env is a running deconflict: a Pebble store in a temporary directory,
@@ -67,6 +71,7 @@ type env struct {
 	mu    sync.Mutex
 	store *pebblestore.Store
 	svc   *service.Service
+	srv   *server.Server
 	ts    *httptest.Server
 	keys  map[registry.PartyID]ed25519.PrivateKey
 }
@@ -102,14 +107,23 @@ func (e *env) open(t *testing.T) {
 		st.Close(ctx)
 		t.Fatalf("service.Open: %v", err)
 	}
-	srv, err := server.New(server.Config{Service: svc, Audience: audience,
+	var wh *notify.Webhooks
+	if e.cfg.WebhookClient != nil {
+		wh, err = notify.NewWebhooks(notify.WebhookConfig{Key: e.logKey, Client: e.cfg.WebhookClient,
+			BaseBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(wh.Close)
+	}
+	srv, err := server.New(server.Config{Service: svc, Audience: audience, Webhooks: wh,
 		RateLimit: e.cfg.RateLimit, RateBurst: e.cfg.RateBurst, AckDeadline: e.cfg.AckDeadline,
 		RedeliverEvery: e.cfg.RedeliverEvery, QuotaAreaTime: e.cfg.QuotaAreaTime, QuotaDisclosures: e.cfg.QuotaDisclosures})
 	if err != nil {
 		t.Fatalf("server.New: %v", err)
 	}
 	e.mu.Lock()
-	e.store, e.svc, e.ts = st, svc, httptest.NewServer(srv.Handler())
+	e.store, e.svc, e.srv, e.ts = st, svc, srv, httptest.NewServer(srv.Handler())
 	e.mu.Unlock()
 }
 
@@ -123,6 +137,7 @@ func (e *env) close(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	e.srv.CloseStreams()
 	e.ts.Close()
 	if err := e.svc.Close(ctx); err != nil {
 		t.Errorf("service.Close: %v", err)
@@ -144,6 +159,12 @@ func (e *env) service() *service.Service {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.svc
+}
+
+func (e *env) server() *server.Server {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.srv
 }
 
 func (e *env) url() string {

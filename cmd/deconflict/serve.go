@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/deconflict/deconflict/notify"
 	"github.com/deconflict/deconflict/server"
 	"github.com/deconflict/deconflict/service"
 )
@@ -70,18 +71,32 @@ func startService(ctx context.Context, dir string, cfg *dirConfig, log *slog.Log
 		return nil, err
 	}
 	log.Info("registry ready", "took", time.Since(start).Round(time.Millisecond))
-	srv, err := server.New(server.Config{Service: svc, Audience: cfg.ServiceID, Logger: log})
+	// Webhooks are signed with the service key, as checkpoints are.
+	wh, err := notify.NewWebhooks(notify.WebhookConfig{Key: scfg.LogKey, Logger: log})
 	if err != nil {
 		svc.Close(context.Background())
 		store.Close(context.Background())
 		return nil, err
 	}
+	srv, err := server.New(server.Config{Service: svc, Audience: cfg.ServiceID, Logger: log, Webhooks: wh})
+	if err != nil {
+		wh.Close()
+		svc.Close(context.Background())
+		store.Close(context.Background())
+		return nil, err
+	}
+	if n := srv.RedeliverWebhooks(); n > 0 {
+		log.Info("unacknowledged alerts queued for webhooks again", "alerts", n)
+	}
 	r := &running{svc: svc, srv: srv}
-	r.http = &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, WriteTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
+	// No WriteTimeout: alert streams stay open; CloseStreams ends them on shutdown.
+	r.http = &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
+	r.http.RegisterOnShutdown(srv.CloseStreams)
 	r.close = func() {
 		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		r.http.Shutdown(cctx)
+		wh.Close()
 		svc.Close(cctx)
 		store.Close(cctx)
 	}
