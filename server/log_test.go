@@ -106,12 +106,14 @@ func TestLogEndpoints(t *testing.T) {
 	}
 
 	// Content: the author, the authority, and the alerted party once the
-	// author's grant lets it see the whole intent; nobody else.
+	// author's grant lets it see the whole command (full); nobody else.
 	content := func(as registry.PartyID, index uint64) *reply {
 		return e.do(t, request{as: as, method: "GET", path: fmt.Sprintf("/v1/log/entries/%d/content", index)})
 	}
 	wantProblem(t, content("alpha", b.Entry), http.StatusForbidden, server.TypeForbidden)
 	wantJSON(t, e.do(t, request{as: "bravo", method: "PUT", path: "/v1/grants/alpha", body: server.GrantRequest{Level: registry.LevelOperational}}), http.StatusOK, nil)
+	wantProblem(t, content("alpha", b.Entry), http.StatusForbidden, server.TypeForbidden) // content holds details: full only
+	wantJSON(t, e.do(t, request{as: "bravo", method: "PUT", path: "/v1/grants/alpha", body: server.GrantRequest{Level: registry.LevelFull}}), http.StatusOK, nil)
 	for _, as := range []registry.PartyID{"bravo", "alpha", authority} {
 		var c service.Content
 		wantJSON(t, content(as, b.Entry), http.StatusOK, &c)

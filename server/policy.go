@@ -106,10 +106,12 @@ func (p policy) readView(it *registry.Intent) (IntentView, bool) {
 }
 
 // mayReadContent reports whether the viewer, alerted by an entry of
-// author, may read that entry's content in the log (it shows the whole
-// intent): only under an operational or full grant.
+// author (and one that names no third party, which the service decided
+// when it logged it), may read that entry's content in the log: it holds
+// the whole command and the signed request, private details included, so
+// only under a full grant.
 func (p policy) mayReadContent(author registry.PartyID) bool {
-	return author == p.viewer || p.level(author).AtLeast(registry.LevelOperational)
+	return author == p.viewer || p.level(author).AtLeast(registry.LevelFull)
 }
 
 // overlap describes where a (the viewer's) and b come too close.

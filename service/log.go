@@ -86,9 +86,9 @@ func (s *Service) checkLeaf(index uint64, leaf ledger.Leaf) error {
 }
 
 // logEntry makes the stored form of rec: the public leaf, the salted
-// content, the readers (the parties alerted by the entry) and the tree
-// hashes. Sequencer only.
-func (s *Service) logEntry(rec *Record, alerts []registry.Alert) (ledger.Record, error) {
+// content, the readers (alerted parties who may read the content, see
+// contentReaders) and the tree hashes. Sequencer only.
+func (s *Service) logEntry(rec *Record, readers []string) (ledger.Record, error) {
 	content, err := encodeRecord(rec)
 	if err != nil {
 		return ledger.Record{}, err
@@ -97,12 +97,6 @@ func (s *Service) logEntry(rec *Record, alerts []registry.Alert) (ledger.Record,
 	rand.Read(salt)
 	e := rec.Entry
 	leaf := ledger.Leaf{Index: e.Index, Time: e.Time, Kind: string(e.Kind), Party: string(e.Party), Commitment: ledger.Commit(salt, content)}
-	var readers []string
-	for _, a := range alerts {
-		if a.To != e.Party && !slices.Contains(readers, string(a.To)) {
-			readers = append(readers, string(a.To))
-		}
-	}
 	le := ledger.Entry{Leaf: leaf.Marshal(), Salt: salt, Readers: readers, Content: content}
 	hs, err := s.log.tree.Add(tlog.RecordHash(le.Leaf))
 	if err != nil {

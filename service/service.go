@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -505,7 +506,7 @@ func (s *Service) enqueue(b *batch, p *pending, e registry.Entry, res registry.R
 			s.reqAt[req] = e.Index
 		}
 	}
-	lrec, err := s.logEntry(rec, res.Alerts)
+	lrec, err := s.logEntry(rec, contentReaders(e, res, p.cmd, rec.RequestAt))
 	if err != nil {
 		s.fail(err)
 		p.reply <- outcome{err: fmt.Errorf("%w: %v", ErrUnavailable, err)}
@@ -514,6 +515,54 @@ func (s *Service) enqueue(b *batch, p *pending, e registry.Entry, res registry.R
 	b.recs = append(b.recs, lrec)
 	b.waiters = append(b.waiters, p)
 	b.results = append(b.results, outcome{res: res, entry: e, err: refusal})
+}
+
+// contentReaders returns the parties alerted by e who may read its content
+// besides its author and authorities (given, at read time, a full grant
+// from the author): only those the content tells nothing of any third
+// party. So e must name (as a conflict, a disclosed intent, or an OVN in
+// the key of the command) intents of the author and that party alone, and
+// must not hold or refer to a batch request (whose body holds other
+// items).
+func contentReaders(e registry.Entry, res registry.Result, cmd Command, requestAt uint64) []string {
+	if requestAt != 0 || (cmd.Request != nil && cmd.Request.Path == "/v1/intents/batch") {
+		return nil
+	}
+	ovns := map[registry.OVN]registry.PartyID{} // OVNs named, by owner
+	owners := map[registry.PartyID]bool{}
+	for _, c := range res.Conflicts {
+		ovns[c.Intent.OVN], owners[c.Intent.Owner] = c.Intent.Owner, true
+	}
+	if e.Disclose != nil {
+		for _, d := range e.Disclose.Intents {
+			ovns[d.OVN], owners[d.Owner] = d.Owner, true
+		}
+	}
+	var key []registry.OVN
+	switch {
+	case cmd.Entry.File != nil:
+		key = cmd.Entry.File.Key
+	case cmd.Entry.Update != nil:
+		key = cmd.Entry.Update.Key
+	}
+	var readers []string
+	for _, a := range res.Alerts {
+		p := a.To
+		if p == e.Party || slices.Contains(readers, string(p)) {
+			continue
+		}
+		ok := true
+		for o := range owners {
+			ok = ok && (o == p || o == e.Party)
+		}
+		for _, k := range key {
+			ok = ok && ovns[k] == p
+		}
+		if ok {
+			readers = append(readers, string(p))
+		}
+	}
+	return readers
 }
 
 // assign fills in what the sequencer fixes: new intent ids (unless the
