@@ -19,6 +19,11 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	dir := fs.String("dir", envOr("DECONFLICT_DIR", defaultDir), "data directory (made by deconflict init)")
 	listen := fs.String("listen", "", "address to listen on (default: the config's)")
 	snapEvery := fs.Int("snapshot-every", service.DefaultSnapshotEvery, "entries between registry snapshots")
+	var serveOpts serverOptions
+	fs.IntVar(&serveOpts.CellLevel, "cell-level", server.DefaultCellLevel, "S2 level of the overlap cells shown under a deconfliction grant (13: about 1 km)")
+	fs.DurationVar(&serveOpts.AckDeadline, "ack-deadline", server.DefaultAckDeadline, "an alert unacknowledged for longer is overdue")
+	fs.Float64Var(&serveOpts.QuotaAreaTime, "quota-area-time", server.DefaultQuotaAreaTime, "per party and hour: filed footprint area × duration, km²·h (negative: no limit)")
+	fs.Float64Var(&serveOpts.QuotaDisclosures, "quota-disclosures", server.DefaultQuotaDisclosure, "per party and hour: other parties' intents shown by its refused filings (negative: no limit)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -34,7 +39,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	run, err := startService(ctx, *dir, cfg, log, *snapEvery, e)
+	run, err := startService(ctx, *dir, cfg, log, *snapEvery, e, serveOpts)
 	if err != nil {
 		ln.Close()
 		return err
@@ -42,6 +47,13 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	defer run.close()
 	log.Info("serving", "addr", "http://"+ln.Addr().String(), "service_id", cfg.ServiceID, "dir", *dir)
 	return run.serve(ctx, ln)
+}
+
+// serverOptions are serve's server settings (zero: the defaults).
+type serverOptions struct {
+	CellLevel                       int
+	AckDeadline                     time.Duration
+	QuotaAreaTime, QuotaDisclosures float64
 }
 
 // running is a service with its store and HTTP server.
@@ -52,7 +64,11 @@ type running struct {
 	close func()
 }
 
-func startService(ctx context.Context, dir string, cfg *dirConfig, log *slog.Logger, snapEvery int, e *env) (*running, error) {
+func startService(ctx context.Context, dir string, cfg *dirConfig, log *slog.Logger, snapEvery int, e *env, opts ...serverOptions) (*running, error) {
+	var serveOpts serverOptions
+	if len(opts) > 0 {
+		serveOpts = opts[0]
+	}
 	store, err := openStore(ctx, dir)
 	if err != nil {
 		return nil, err
@@ -78,7 +94,9 @@ func startService(ctx context.Context, dir string, cfg *dirConfig, log *slog.Log
 		store.Close(context.Background())
 		return nil, err
 	}
-	srv, err := server.New(server.Config{Service: svc, Audience: cfg.ServiceID, Logger: log, Webhooks: wh})
+	srv, err := server.New(server.Config{Service: svc, Audience: cfg.ServiceID, Logger: log, Webhooks: wh,
+		CellLevel: serveOpts.CellLevel, AckDeadline: serveOpts.AckDeadline,
+		QuotaAreaTime: serveOpts.QuotaAreaTime, QuotaDisclosures: serveOpts.QuotaDisclosures})
 	if err != nil {
 		wh.Close()
 		svc.Close(context.Background())
