@@ -186,13 +186,23 @@ func envOr(name, def string) string {
 // client builds a client from the flags. With asAuthority, an empty -as
 // means the authority; otherwise -as is required.
 func (f *clientFlags) client(asAuthority bool) (*client.Client, error) {
+	cfg, err := f.config(asAuthority)
+	if err != nil {
+		return nil, err
+	}
+	return client.New(cfg)
+}
+
+// config resolves the flags into a client configuration (receipts kept in
+// the receipts file).
+func (f *clientFlags) config(asAuthority bool) (client.Config, error) {
 	party := *f.as
 	server, audience := *f.server, *f.audience
 	var cfg *dirConfig
 	if server == "" || audience == "" || party == "" {
 		c, err := loadDir(*f.dir)
 		if err != nil {
-			return nil, err
+			return client.Config{}, err
 		}
 		cfg = c
 	}
@@ -200,7 +210,7 @@ func (f *clientFlags) client(asAuthority bool) (*client.Client, error) {
 		party = cfg.Authority
 	}
 	if party == "" {
-		return nil, errors.New("say which party to act as with -as PARTY (or $DECONFLICT_PARTY)")
+		return client.Config{}, errors.New("say which party to act as with -as PARTY (or $DECONFLICT_PARTY)")
 	}
 	if server == "" {
 		server = "http://" + cfg.Listen
@@ -214,17 +224,25 @@ func (f *clientFlags) client(asAuthority bool) (*client.Client, error) {
 	}
 	key, err := auth.ReadPrivateKey(kp)
 	if err != nil {
-		return nil, fmt.Errorf("reading the key of %s: %w", party, err)
+		return client.Config{}, fmt.Errorf("reading the key of %s: %w", party, err)
 	}
 	lk, err := logKey(*f.dir, *f.logKey)
 	if err != nil {
-		return nil, err
+		return client.Config{}, err
 	}
 	rp := *f.receipts
 	if rp == "" {
 		rp = filepath.Join(*f.dir, "receipts", party+".jsonl")
 	}
-	return client.New(client.Config{BaseURL: server, Party: party, Key: key, Audience: audience, LogKey: lk, OnReceipt: receiptSink(f.e, rp)})
+	return client.Config{BaseURL: server, Party: party, Key: key, Audience: audience, LogKey: lk, OnReceipt: receiptSink(f.e, rp)}, nil
+}
+
+// receiptsFile is where the party's receipts are kept.
+func (f *clientFlags) receiptsFile(party string) string {
+	if *f.receipts != "" {
+		return *f.receipts
+	}
+	return filepath.Join(*f.dir, "receipts", party+".jsonl")
 }
 
 func printJSON(e *env, v any) error {

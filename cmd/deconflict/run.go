@@ -40,6 +40,7 @@ func commands() map[string]command {
 		"grant":     {"set what another party may see of your intents, or list grants", runGrant},
 		"conflicts": {"list the conflicts of your intents, with hotline status", runConflicts},
 		"hotline":   {"read or post on a conflict's hotline, or mark it coordinated", runHotline},
+		"ui":        {"serve the map UI for a party on loopback (signs its requests; the key stays here)", runUI},
 		"watch":     {"follow the log as a party: verify every checkpoint, entry and receipt, cosign", runWatch},
 		"verify":    {"check receipts and a checkpoint chain offline (or a whole data directory with -store)", runVerify},
 	}
