@@ -262,8 +262,11 @@ func (p *uiProxy) forward(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "reading the service's answer failed", http.StatusBadGateway)
 		return
 	}
-	if r.Method != http.MethodGet && resp.StatusCode/100 == 2 && strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+	switch ct := resp.Header.Get("Content-Type"); {
+	case r.Method != http.MethodGet && resp.StatusCode/100 == 2 && strings.HasPrefix(ct, "application/json"):
 		data = p.checkReceipt(data)
+	case resp.StatusCode == http.StatusConflict && strings.HasPrefix(ct, "application/problem+json"):
+		data = p.checkDisclosure(data)
 	}
 	w.WriteHeader(resp.StatusCode)
 	w.Write(data)
@@ -290,6 +293,21 @@ func (p *uiProxy) checkReceipt(data []byte) []byte {
 		p.keep(&rc)
 	}
 	m["receipt_verified"], _ = json.Marshal(ok)
+	out, err := json.Marshal(m)
+	if err != nil {
+		return data
+	}
+	return out
+}
+
+// checkDisclosure verifies the receipt of the entry that recorded what a
+// refusal showed (problem.disclosure), and adds its receipt_verified.
+func (p *uiProxy) checkDisclosure(data []byte) []byte {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(data, &m) != nil || m["disclosure"] == nil {
+		return data
+	}
+	m["disclosure"] = p.checkReceipt(m["disclosure"])
 	out, err := json.Marshal(m)
 	if err != nil {
 		return data

@@ -160,6 +160,18 @@ func TestUIProxy(t *testing.T) {
 	if _, err := us.File(t.Context(), fr); err == nil {
 		t.Fatal("usa's filing over france's intent was accepted without a key")
 	}
+	// Through usa's proxy, a refusal's disclosure receipt is verified.
+	uo := startUI(t, dir, addr, "usa")
+	r = uiDo(t, "POST", uo+"/api/v1/intents", uo, "", string(body))
+	var prob struct {
+		Disclosure struct {
+			Entry           uint64 `json:"entry"`
+			ReceiptVerified bool   `json:"receipt_verified"`
+		} `json:"disclosure"`
+	}
+	if r.status != http.StatusConflict || json.Unmarshal(r.body, &prob) != nil || !prob.Disclosure.ReceiptVerified {
+		t.Fatalf("refusal through the proxy: %d %s", r.status, r.body)
+	}
 	sc := bufio.NewScanner(resp.Body)
 	for sc.Scan() {
 		if strings.HasPrefix(sc.Text(), "data: ") && strings.Contains(sc.Text(), `"kind":"disclosed"`) {
