@@ -25,10 +25,10 @@ import (
 )
 
 func runUI(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "ui", "-as PARTY [-listen 127.0.0.1:0] [-open]")
+	fs := newFlags(e, "ui", "-as PARTY [-listen 127.0.0.1:0] [-open=false]")
 	cf := addClientFlags(e, fs)
 	listen := fs.String("listen", "127.0.0.1:0", "loopback address to serve the UI on")
-	open := fs.Bool("open", false, "open the UI in the default browser (xdg-open)")
+	open := fs.Bool("open", true, "open the UI in the default browser (xdg-open, if there is one)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -56,7 +56,9 @@ func runUI(ctx context.Context, e *env, args []string) error {
 	fmt.Fprintf(e.stdout, "deconflict UI for %s at %s (loopback only; requests are signed here with %s's key, which never reaches the browser)\n",
 		cfg.Party, p.origin+"/", cfg.Party)
 	if *open {
-		if err := exec.Command("xdg-open", p.origin+"/").Start(); err != nil {
+		if path, err := exec.LookPath("xdg-open"); err != nil {
+			fmt.Fprintf(e.stderr, "no browser to open here (no xdg-open): open %s/ yourself\n", p.origin)
+		} else if err := exec.Command(path, p.origin+"/").Start(); err != nil {
 			fmt.Fprintf(e.stderr, "could not open a browser (%v): open %s/ yourself\n", err, p.origin)
 		}
 	}
