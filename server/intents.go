@@ -181,6 +181,11 @@ func (s *Server) fileBatch(w http.ResponseWriter, r *http.Request, c *call) erro
 			resp.Results[i] = BatchItem{Status: p.Status, Problem: p}
 			continue
 		}
+		if err := s.checkQuota(cmd); err != nil {
+			p := s.problemFor(c.party, err)
+			resp.Results[i] = BatchItem{Status: p.Status, Problem: p}
+			continue
+		}
 		cmd.Item = i
 		cmds = append(cmds, cmd)
 		at = append(at, i)

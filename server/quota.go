@@ -19,7 +19,7 @@ import (
 // fly hit the first; repeated refusals the second (and every refusal
 // alerts the owners shown).
 const (
-	DefaultQuotaAreaTime   = 5_000_000 // km²·h per hour
+	DefaultQuotaAreaTime   = 50_000_000 // km²·h per hour: about three of the largest volumes (100,000 km² for 7 days)
 	DefaultQuotaDisclosure = 1_000     // intents shown per hour
 )
 
@@ -100,10 +100,15 @@ func (s *Server) checkQuota(cmd service.Command) error {
 		at := fileAreaTime(vols)
 		us, used, frees := window(q.filed[p], now)
 		q.filed[p] = us
-		if used+at > q.areaTime && used > 0 {
+		if at > q.areaTime {
+			return &Problem{Type: TypeRateLimited, Title: "quota exceeded", Status: http.StatusTooManyRequests,
+				Detail: fmt.Sprintf("this request files %.0f km²·h, more than the hourly quota of %.0f on its own: file smaller or shorter volumes", at, q.areaTime),
+				retryAfter: "3600"}
+		}
+		if used+at > q.areaTime {
 			return overQuota(fmt.Sprintf("filed area × time (km²·h; this request %.0f)", at), used, q.areaTime, frees, now)
 		}
-		q.filed[p] = append(q.filed[p], usage{at: now, amount: at})
+		q.filed[p] = addUsage(q.filed[p], now, at)
 	}
 	return nil
 }
@@ -115,5 +120,15 @@ func (q *quotas) disclosed(p registry.PartyID, n int, now time.Time) {
 	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	q.shown[p] = append(q.shown[p], usage{at: now, amount: float64(n)})
+	q.shown[p] = addUsage(q.shown[p], now, float64(n))
+}
+
+// addUsage records amount at now, merged into the last record if that is
+// less than a minute old, so a party keeps at most about 60 records.
+func addUsage(us []usage, now time.Time, amount float64) []usage {
+	if n := len(us); n > 0 && now.Sub(us[n-1].at) < time.Minute {
+		us[n-1].amount += amount
+		return us
+	}
+	return append(us, usage{at: now, amount: amount})
 }

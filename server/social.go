@@ -237,7 +237,7 @@ func (s *Server) conflicts(w http.ResponseWriter, r *http.Request, c *call) erro
 			v := ConflictView{ID: id, Mine: oc.mine, Status: "open",
 				Other: pol.conflictView(oc.other.Intent, reg.Intent(oc.mine).Volumes, oc.other.Pairs)}
 			if h := reg.Hotline(id); h != nil {
-				v.Messages, v.Coordinated = len(h.Messages), h.Coordinated
+				v.Messages, v.Coordinated = len(h.Messages), slices.Clone(h.Coordinated)
 				if len(h.Coordinated) == 2 {
 					v.Status = "coordinated"
 				}
@@ -286,7 +286,7 @@ func (s *Server) hotline(w http.ResponseWriter, r *http.Request, c *call) error 
 		}
 		v := HotlineView{ID: id, Status: "open", Messages: []registry.HotlineNote{}}
 		if h := reg.Hotline(id); h != nil {
-			v.Messages, v.Coordinated = h.Messages, h.Coordinated
+			v.Messages, v.Coordinated = slices.Clone(h.Messages), slices.Clone(h.Coordinated)
 			if len(h.Coordinated) == 2 {
 				v.Status = "coordinated"
 			}

@@ -294,7 +294,7 @@ func TestAlertStream(t *testing.T) {
 // time; sweeping filings hit the area × time quota.
 func TestQuotas(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, envConfig{QuotaDisclosures: 2, QuotaAreaTime: 1})
+	e := newEnv(t, envConfig{QuotaDisclosures: 2, QuotaAreaTime: 2000})
 	e.addMembers(t, "alpha", "bravo", "charlie")
 	x := e.spot()
 	e.file(t, "alpha", server.FileRequest{Priority: 10, Volumes: []geo.VolumeSpec{e.vol(x)}})
@@ -312,13 +312,26 @@ func TestQuotas(t *testing.T) {
 		t.Fatalf("alpha was told %d times, want 2 (one per refusal)", len(as))
 	}
 	// Area × time: a 20 km circle for an hour is about 1257 km²·h; the
-	// second such filing is over a quota of 1.
+	// second such filing is over a quota of 2000, and a single filing
+	// larger than the quota is refused outright.
 	big := geo.VolumeSpec{Circle: &geo.CircleSpec{Lat: 45, Lng: 45, RadiusM: 20_000}, AltLoM: 0, AltHiM: 100, Start: e.start, End: e.end}
 	e.file(t, "charlie", server.FileRequest{Priority: 1, Volumes: []geo.VolumeSpec{big}})
 	big.Circle.Lat = 46
 	r = e.do(t, fileReq("charlie", server.FileRequest{Priority: 1, Volumes: []geo.VolumeSpec{big}}))
 	if p := wantProblem(t, r, http.StatusTooManyRequests, server.TypeRateLimited); !strings.Contains(p.Detail, "area") {
 		t.Errorf("quota problem %q does not say which quota", p.Detail)
+	}
+	e.addMembers(t, "delta")
+	huge := geo.VolumeSpec{Circle: &geo.CircleSpec{Lat: 40, Lng: 40, RadiusM: 100_000}, AltLoM: 0, AltHiM: 100, Start: e.start, End: e.end}
+	if p := wantProblem(t, e.do(t, fileReq("delta", server.FileRequest{Priority: 1, Volumes: []geo.VolumeSpec{huge}})), http.StatusTooManyRequests, server.TypeRateLimited); !strings.Contains(p.Detail, "on its own") {
+		t.Errorf("a first filing larger than the quota: %q", p.Detail)
+	}
+	// A batch is checked too.
+	br := server.BatchRequest{Intents: []server.FileRequest{{Priority: 1, Volumes: []geo.VolumeSpec{e.vol(x)}}}}
+	var bres server.BatchResponse
+	wantJSON(t, e.do(t, request{as: "bravo", method: "POST", path: "/v1/intents/batch", body: br}), http.StatusOK, &bres)
+	if len(bres.Results) != 1 || bres.Results[0].Status != http.StatusTooManyRequests {
+		t.Errorf("bravo's batch over its disclosure quota: %+v", bres.Results)
 	}
 }
 

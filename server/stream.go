@@ -18,11 +18,19 @@ type hub struct {
 	subs map[registry.PartyID]map[chan struct{}]struct{}
 }
 
+// MaxStreamsPerParty bounds the alert streams one party may hold open.
+const MaxStreamsPerParty = 8
+
 func newHub() *hub { return &hub{subs: map[registry.PartyID]map[chan struct{}]struct{}{}} }
 
-func (h *hub) subscribe(p registry.PartyID) (chan struct{}, func()) {
+// subscribe registers a stream of p; ok is false if p has too many.
+func (h *hub) subscribe(p registry.PartyID) (chan struct{}, func(), bool) {
 	ch := make(chan struct{}, 1)
 	h.mu.Lock()
+	if len(h.subs[p]) >= MaxStreamsPerParty {
+		h.mu.Unlock()
+		return nil, nil, false
+	}
 	if h.subs[p] == nil {
 		h.subs[p] = map[chan struct{}]struct{}{}
 	}
@@ -31,8 +39,11 @@ func (h *hub) subscribe(p registry.PartyID) (chan struct{}, func()) {
 	return ch, func() {
 		h.mu.Lock()
 		delete(h.subs[p], ch)
+		if len(h.subs[p]) == 0 {
+			delete(h.subs, p)
+		}
 		h.mu.Unlock()
-	}
+	}, true
 }
 
 func (h *hub) publish(alerts []registry.Alert) {
@@ -89,7 +100,11 @@ func (s *Server) alertStream(w http.ResponseWriter, r *http.Request, c *call) er
 		}
 		cursor = pos
 	}
-	wake, cancel := s.hub.subscribe(c.party)
+	wake, cancel, ok := s.hub.subscribe(c.party)
+	if !ok {
+		return &Problem{Type: TypeRateLimited, Title: "too many alert streams", Status: http.StatusTooManyRequests,
+			Detail: fmt.Sprintf("at most %d alert streams per party are open at once; close one", MaxStreamsPerParty), retryAfter: "10"}
+	}
 	defer cancel()
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-store")
@@ -126,6 +141,15 @@ func (s *Server) alertStream(w http.ResponseWriter, r *http.Request, c *call) er
 	}
 	if err := newer(resume == ""); err != nil {
 		return nil // the client went away
+	}
+	if resume == "" {
+		// Started with the unacknowledged alerts: go on after the latest
+		// alert, acknowledged or not.
+		if as := s.svc.Alerts(c.party, 0); len(as) > 0 {
+			if pos, ok := parseAlertID(as[len(as)-1].ID); ok && cursor.less(pos) {
+				cursor = pos
+			}
+		}
 	}
 	redeliver := time.NewTicker(s.cfg.RedeliverEvery)
 	defer redeliver.Stop()

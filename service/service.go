@@ -476,6 +476,11 @@ func (s *Service) logDisclosure(b *batch, p *pending, refused registry.Entry, re
 	if errors.Is(ref.Reason, registry.ErrMissingKey) {
 		reason = "missing-key"
 	}
+	if len(ref.Intents) > registry.MaxKeyLength {
+		// One entry records at most this many; the filer is shown no more
+		// than is recorded.
+		ref.Intents = ref.Intents[:registry.MaxKeyLength]
+	}
 	d := &registry.Disclose{Reason: reason}
 	for _, c := range ref.Intents {
 		d.Intents = append(d.Intents, registry.DisclosedIntent{Intent: c.Intent.ID, Owner: c.Intent.Owner, OVN: c.Intent.OVN,
@@ -484,8 +489,9 @@ func (s *Service) logDisclosure(b *batch, p *pending, refused registry.Entry, re
 	e := registry.Entry{Index: refused.Index, Time: refused.Time, Party: refused.Party, Kind: registry.KindDisclose, Disclose: d}
 	res, err := s.reg.Apply(e)
 	if err != nil {
-		s.cfg.Logger.Error("recording a disclosure failed", "party", refused.Party, "err", err)
-		p.reply <- outcome{err: ref}
+		// Nothing is shown that is not on the record.
+		s.cfg.Logger.Error("recording a disclosure failed; the refusal shows no intents", "party", refused.Party, "err", err)
+		p.reply <- outcome{err: &registry.RefusalError{Reason: ref.Reason}}
 		return
 	}
 	s.enqueue(b, p, e, res, ref)
