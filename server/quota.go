@@ -20,7 +20,7 @@ import (
 // alerts the owners shown).
 const (
 	DefaultQuotaAreaTime   = 50_000_000 // km²·h per hour: about three of the largest volumes (100,000 km² for 7 days)
-	DefaultQuotaDisclosure = 1_000     // intents shown per hour
+	DefaultQuotaDisclosure = 1_000      // intents shown per hour
 )
 
 type usage struct {
@@ -102,7 +102,7 @@ func (s *Server) checkQuota(cmd service.Command) error {
 		q.filed[p] = us
 		if at > q.areaTime {
 			return &Problem{Type: TypeRateLimited, Title: "quota exceeded", Status: http.StatusTooManyRequests,
-				Detail: fmt.Sprintf("this request files %.0f km²·h, more than the hourly quota of %.0f on its own: file smaller or shorter volumes", at, q.areaTime),
+				Detail:     fmt.Sprintf("this request files %.0f km²·h, more than the hourly quota of %.0f on its own: file smaller or shorter volumes", at, q.areaTime),
 				retryAfter: "3600"}
 		}
 		if used+at > q.areaTime {
