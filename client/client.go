@@ -250,7 +250,7 @@ func (c *Client) Alerts(ctx context.Context, after uint64, unacked bool) ([]serv
 // Ack acknowledges an alert (a log entry whose receipt is verified).
 func (c *Client) Ack(ctx context.Context, id string) (*server.AckResponse, error) {
 	var out server.AckResponse
-	if err := c.Do(ctx, "POST", "/v1/alerts/"+url.PathEscape(id)+"/ack", nil, &out); err != nil {
+	if err := c.Do(ctx, "POST", "/v1/alerts/"+url.PathEscape(id)+"/ack", server.AckRequest{Alert: id}, &out); err != nil {
 		return &out, err
 	}
 	return &out, c.checkReceipt(out.Receipt, out.Entry, registry.KindAck)
@@ -258,7 +258,7 @@ func (c *Client) Ack(ctx context.Context, id string) (*server.AckResponse, error
 
 // SetGrant sets what party may see of this party's intents.
 func (c *Client) SetGrant(ctx context.Context, party registry.PartyID, level registry.Level) (*server.WriteResponse, error) {
-	return c.write(ctx, "PUT", "/v1/grants/"+url.PathEscape(string(party)), server.GrantRequest{Level: level}, registry.KindSetGrant)
+	return c.write(ctx, "PUT", "/v1/grants/"+url.PathEscape(string(party)), server.GrantRequest{Party: party, Level: level}, registry.KindSetGrant)
 }
 
 // Grants lists the grants this party gave and received.
@@ -281,12 +281,12 @@ func (c *Client) Hotline(ctx context.Context, id registry.ConflictID) (*server.H
 
 // PostMessage posts on a conflict's hotline.
 func (c *Client) PostMessage(ctx context.Context, id registry.ConflictID, text string) (*server.WriteResponse, error) {
-	return c.write(ctx, "POST", "/v1/conflicts/"+url.PathEscape(string(id))+"/messages", server.MessageRequest{Text: text}, registry.KindMessage)
+	return c.write(ctx, "POST", "/v1/conflicts/"+url.PathEscape(string(id))+"/messages", server.MessageRequest{Conflict: id, Text: text}, registry.KindMessage)
 }
 
 // Coordinate marks a conflict coordinated on this party's side.
 func (c *Client) Coordinate(ctx context.Context, id registry.ConflictID) (*server.WriteResponse, error) {
-	return c.write(ctx, "POST", "/v1/conflicts/"+url.PathEscape(string(id))+"/coordinate", nil, registry.KindCoordinate)
+	return c.write(ctx, "POST", "/v1/conflicts/"+url.PathEscape(string(id))+"/coordinate", server.CoordinateRequest{Conflict: id}, registry.KindCoordinate)
 }
 
 // SetWebhook registers this party's webhook URL ("" removes it).

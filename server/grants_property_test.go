@@ -755,7 +755,7 @@ func (r *gpRun) knownKey(p registry.PartyID) []registry.OVN {
 func (r *gpRun) setGrant(from, to registry.PartyID, l registry.Level) {
 	r.t.Helper()
 	var wr server.WriteResponse
-	wantJSON(r.t, r.e.do(r.t, request{as: from, method: "PUT", path: "/v1/grants/" + string(to), body: server.GrantRequest{Level: l}}), http.StatusOK, &wr)
+	wantJSON(r.t, r.e.do(r.t, request{as: from, method: "PUT", path: "/v1/grants/" + string(to), body: server.GrantRequest{Party: to, Level: l}}), http.StatusOK, &wr)
 	r.m.grants[[2]registry.PartyID{from, to}] = l
 	r.m.entries[wr.Entry] = &gpEntry{author: from, what: "set_grant"}
 }
@@ -1467,7 +1467,7 @@ func TestGrantsPropertyFindings(t *testing.T) {
 	}
 	grant := func(t *testing.T, e *env, from, to registry.PartyID, l registry.Level) {
 		t.Helper()
-		wantJSON(t, e.do(t, request{as: from, method: "PUT", path: "/v1/grants/" + string(to), body: server.GrantRequest{Level: l}}), http.StatusOK, nil)
+		wantJSON(t, e.do(t, request{as: from, method: "PUT", path: "/v1/grants/" + string(to), body: server.GrantRequest{Party: to, Level: l}}), http.StatusOK, nil)
 	}
 
 	// alpha (operational grant to bravo) files over bravo's intent: bravo

@@ -111,9 +111,9 @@ func TestLogEndpoints(t *testing.T) {
 		return e.do(t, request{as: as, method: "GET", path: fmt.Sprintf("/v1/log/entries/%d/content", index)})
 	}
 	wantProblem(t, content("alpha", b.Entry), http.StatusForbidden, server.TypeForbidden)
-	wantJSON(t, e.do(t, request{as: "bravo", method: "PUT", path: "/v1/grants/alpha", body: server.GrantRequest{Level: registry.LevelOperational}}), http.StatusOK, nil)
+	wantJSON(t, e.do(t, request{as: "bravo", method: "PUT", path: "/v1/grants/alpha", body: server.GrantRequest{Party: "alpha", Level: registry.LevelOperational}}), http.StatusOK, nil)
 	wantProblem(t, content("alpha", b.Entry), http.StatusForbidden, server.TypeForbidden) // content holds details: full only
-	wantJSON(t, e.do(t, request{as: "bravo", method: "PUT", path: "/v1/grants/alpha", body: server.GrantRequest{Level: registry.LevelFull}}), http.StatusOK, nil)
+	wantJSON(t, e.do(t, request{as: "bravo", method: "PUT", path: "/v1/grants/alpha", body: server.GrantRequest{Party: "alpha", Level: registry.LevelFull}}), http.StatusOK, nil)
 	for _, as := range []registry.PartyID{"bravo", "alpha", authority} {
 		var c service.Content
 		wantJSON(t, content(as, b.Entry), http.StatusOK, &c)

@@ -81,13 +81,14 @@ type AckResponse struct {
 }
 
 func (s *Server) ackAlert(w http.ResponseWriter, r *http.Request, c *call) error {
-	if len(c.body) > 0 {
-		var empty struct{}
-		if err := decode(c.body, &empty); err != nil {
-			return err
-		}
+	var ar AckRequest
+	if err := decode(c.body, &ar); err != nil {
+		return err
 	}
 	id := r.PathValue("id")
+	if ar.Alert != id {
+		return invalidf("the body names alert %q, the path %q: they must be the same", ar.Alert, id)
+	}
 	o, err := s.svc.Submit(r.Context(), service.Command{Request: c.req, Entry: registry.Entry{
 		Party: c.party, Kind: registry.KindAck, Ack: &registry.Ack{Alert: id}}})
 	if err != nil {
@@ -98,8 +99,23 @@ func (s *Server) ackAlert(w http.ResponseWriter, r *http.Request, c *call) error
 }
 
 // GrantRequest sets the caller's grant to a party (PUT /v1/grants/{party}).
+// Party repeats the path's party: the signed token covers the body, not
+// the path, so this is what makes the logged request say whom.
 type GrantRequest struct {
-	Level registry.Level `json:"level"`
+	Party registry.PartyID `json:"party"`
+	Level registry.Level   `json:"level"`
+}
+
+// AckRequest acknowledges an alert (POST /v1/alerts/{id}/ack); Alert
+// repeats the path's id, for the signed request to name it.
+type AckRequest struct {
+	Alert string `json:"alert"`
+}
+
+// CoordinateRequest marks a conflict coordinated (POST
+// /v1/conflicts/{id}/coordinate); Conflict repeats the path's id.
+type CoordinateRequest struct {
+	Conflict registry.ConflictID `json:"conflict"`
 }
 
 // GrantsView lists the grants the caller gave and received that differ
@@ -148,6 +164,9 @@ func (s *Server) setGrant(w http.ResponseWriter, r *http.Request, c *call) error
 	var gr GrantRequest
 	if err := decode(c.body, &gr); err != nil {
 		return err
+	}
+	if gr.Party != registry.PartyID(r.PathValue("party")) {
+		return invalidf("the body names party %q, the path %q: they must be the same", gr.Party, r.PathValue("party"))
 	}
 	return s.submitSimple(w, r, c, registry.Entry{Kind: registry.KindSetGrant,
 		SetGrant: &registry.SetGrant{To: registry.PartyID(r.PathValue("party")), Level: gr.Level}})
@@ -257,9 +276,10 @@ type HotlineView struct {
 	Coordinated []registry.PartyID     `json:"coordinated,omitempty"`
 }
 
-// MessageRequest posts on a hotline.
+// MessageRequest posts on a hotline; Conflict repeats the path's id.
 type MessageRequest struct {
-	Text string `json:"text"`
+	Conflict registry.ConflictID `json:"conflict"`
+	Text     string              `json:"text"`
 }
 
 func conflictParam(r *http.Request) registry.ConflictID {
@@ -308,16 +328,20 @@ func (s *Server) postMessage(w http.ResponseWriter, r *http.Request, c *call) er
 	if err := decode(c.body, &mr); err != nil {
 		return err
 	}
+	if mr.Conflict != conflictParam(r) {
+		return invalidf("the body names conflict %q, the path %q: they must be the same", mr.Conflict, conflictParam(r))
+	}
 	return s.submitSimple(w, r, c, registry.Entry{Kind: registry.KindMessage,
 		Message: &registry.Message{Conflict: conflictParam(r), Text: mr.Text}})
 }
 
 func (s *Server) coordinate(w http.ResponseWriter, r *http.Request, c *call) error {
-	if len(c.body) > 0 {
-		var empty struct{}
-		if err := decode(c.body, &empty); err != nil {
-			return err
-		}
+	var cr CoordinateRequest
+	if err := decode(c.body, &cr); err != nil {
+		return err
+	}
+	if cr.Conflict != conflictParam(r) {
+		return invalidf("the body names conflict %q, the path %q: they must be the same", cr.Conflict, conflictParam(r))
 	}
 	return s.submitSimple(w, r, c, registry.Entry{Kind: registry.KindCoordinate,
 		Coordinate: &registry.Coordinate{Conflict: conflictParam(r)}})

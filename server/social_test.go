@@ -70,7 +70,7 @@ func TestGrantsAndDisclosures(t *testing.T) {
 	grant := func(from, to registry.PartyID, l registry.Level) {
 		t.Helper()
 		var wr server.WriteResponse
-		wantJSON(t, e.do(t, request{as: from, method: "PUT", path: "/v1/grants/" + string(to), body: server.GrantRequest{Level: l}}), http.StatusOK, &wr)
+		wantJSON(t, e.do(t, request{as: from, method: "PUT", path: "/v1/grants/" + string(to), body: server.GrantRequest{Party: to, Level: l}}), http.StatusOK, &wr)
 		if wr.Receipt == nil {
 			t.Fatal("grant answered without a receipt")
 		}
@@ -97,7 +97,7 @@ func TestGrantsAndDisclosures(t *testing.T) {
 	if len(gv.Received) != 1 || gv.Received[0].From != "alpha" || gv.Received[0].Level != registry.LevelFull || len(gv.Given) != 0 {
 		t.Fatalf("bravo's grants %+v", gv)
 	}
-	wantProblem(t, e.do(t, request{as: "alpha", method: "PUT", path: "/v1/grants/bravo", body: server.GrantRequest{Level: "everything"}}), http.StatusBadRequest, server.TypeValidation)
+	wantProblem(t, e.do(t, request{as: "alpha", method: "PUT", path: "/v1/grants/bravo", body: server.GrantRequest{Party: "bravo", Level: "everything"}}), http.StatusBadRequest, server.TypeValidation)
 
 	// Acknowledgement: overdue before, acked after, once.
 	var av struct{ Alerts []server.AlertView }
@@ -106,13 +106,15 @@ func TestGrantsAndDisclosures(t *testing.T) {
 		t.Fatalf("unacked alerts %+v, want one overdue", av.Alerts)
 	}
 	id := av.Alerts[0].ID
-	wantProblem(t, e.do(t, request{as: "bravo", method: "POST", path: "/v1/alerts/" + id + "/ack"}), http.StatusNotFound, server.TypeNotFound)
+	wantProblem(t, e.do(t, request{as: "bravo", method: "POST", path: "/v1/alerts/" + id + "/ack", body: server.AckRequest{Alert: id}}), http.StatusNotFound, server.TypeNotFound)
+	wantProblem(t, e.do(t, request{as: "alpha", method: "POST", path: "/v1/alerts/" + id + "/ack", body: server.AckRequest{Alert: "1-1"}}), http.StatusBadRequest, server.TypeValidation)
+	wantProblem(t, e.do(t, request{as: "alpha", method: "PUT", path: "/v1/grants/bravo", body: server.GrantRequest{Party: "charlie", Level: registry.LevelFull}}), http.StatusBadRequest, server.TypeValidation)
 	var ack server.AckResponse
-	wantJSON(t, e.do(t, request{as: "alpha", method: "POST", path: "/v1/alerts/" + id + "/ack"}), http.StatusOK, &ack)
+	wantJSON(t, e.do(t, request{as: "alpha", method: "POST", path: "/v1/alerts/" + id + "/ack", body: server.AckRequest{Alert: id}}), http.StatusOK, &ack)
 	if leaf, _, err := ack.Receipt.Verify(vk); err != nil || leaf.Kind != "ack" || leaf.Party != "alpha" {
 		t.Fatalf("ack receipt %+v, %v", leaf, err)
 	}
-	wantProblem(t, e.do(t, request{as: "alpha", method: "POST", path: "/v1/alerts/" + id + "/ack"}), http.StatusConflict, server.TypeExists)
+	wantProblem(t, e.do(t, request{as: "alpha", method: "POST", path: "/v1/alerts/" + id + "/ack", body: server.AckRequest{Alert: id}}), http.StatusConflict, server.TypeExists)
 	wantJSON(t, e.do(t, request{as: "alpha", method: "GET", path: "/v1/alerts"}), http.StatusOK, &av)
 	if len(av.Alerts) != 1 || av.Alerts[0].Acked == nil || av.Alerts[0].AckEntry != ack.Entry || av.Alerts[0].Severity != "normal" {
 		t.Fatalf("alerts after the ack %+v", av.Alerts)
@@ -140,10 +142,10 @@ func TestHotline(t *testing.T) {
 	}
 	id := cs.Conflicts[0].ID
 	path := "/v1/conflicts/" + string(id) + "/messages"
-	wantJSON(t, e.do(t, request{as: "alpha", method: "POST", path: path, body: server.MessageRequest{Text: "climb to 300 m?"}}), http.StatusOK, nil)
-	wantProblem(t, e.do(t, request{as: "charlie", method: "POST", path: path, body: server.MessageRequest{Text: "me too"}}), http.StatusForbidden, server.TypeForbidden)
+	wantJSON(t, e.do(t, request{as: "alpha", method: "POST", path: path, body: server.MessageRequest{Conflict: id, Text: "climb to 300 m?"}}), http.StatusOK, nil)
+	wantProblem(t, e.do(t, request{as: "charlie", method: "POST", path: path, body: server.MessageRequest{Conflict: id, Text: "me too"}}), http.StatusForbidden, server.TypeForbidden)
 	wantProblem(t, e.do(t, request{as: "charlie", method: "GET", path: path}), http.StatusNotFound, server.TypeNotFound)
-	wantJSON(t, e.do(t, request{as: "bravo", method: "POST", path: path, body: server.MessageRequest{Text: "ok"}}), http.StatusOK, nil)
+	wantJSON(t, e.do(t, request{as: "bravo", method: "POST", path: path, body: server.MessageRequest{Conflict: id, Text: "ok"}}), http.StatusOK, nil)
 	var h server.HotlineView
 	wantJSON(t, e.do(t, request{as: "bravo", method: "GET", path: path}), http.StatusOK, &h)
 	if len(h.Messages) != 2 || h.Messages[0].From != "alpha" || h.Messages[0].Text != "climb to 300 m?" || h.Status != "open" {
@@ -153,7 +155,7 @@ func TestHotline(t *testing.T) {
 		t.Fatalf("bravo's alerts %+v, want a message alert last", as)
 	}
 	for _, p := range []registry.PartyID{"alpha", "bravo"} {
-		wantJSON(t, e.do(t, request{as: p, method: "POST", path: "/v1/conflicts/" + string(id) + "/coordinate"}), http.StatusOK, nil)
+		wantJSON(t, e.do(t, request{as: p, method: "POST", path: "/v1/conflicts/" + string(id) + "/coordinate", body: server.CoordinateRequest{Conflict: id}}), http.StatusOK, nil)
 	}
 	wantJSON(t, e.do(t, request{as: "alpha", method: "GET", path: path}), http.StatusOK, &h)
 	if h.Status != "coordinated" {
@@ -276,7 +278,7 @@ func TestAlertStream(t *testing.T) {
 	}
 	// Unacknowledged alerts come again; acknowledged ones stop.
 	for _, id := range []string{first, second, third} {
-		wantJSON(t, e.do(t, request{as: "alpha", method: "POST", path: "/v1/alerts/" + id + "/ack"}), http.StatusOK, nil)
+		wantJSON(t, e.do(t, request{as: "alpha", method: "POST", path: "/v1/alerts/" + id + "/ack", body: server.AckRequest{Alert: id}}), http.StatusOK, nil)
 	}
 	deadline := time.Now().Add(3 * time.Second)
 	seenFourth := false
