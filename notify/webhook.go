@@ -44,12 +44,14 @@ import (
 	"log/slog"
 	"math"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -116,6 +118,29 @@ type WebhookConfig struct {
 	Logger      *slog.Logger     // default discard
 	Now         func() time.Time // default time.Now
 	AllowHTTP   bool             // tests only: accept http:// URLs (default: https only)
+	// AllowPrivate lets deliveries reach loopback, private, link-local and
+	// unspecified addresses. By default they are refused when connecting
+	// (after DNS), so that a party cannot make the service post to the
+	// operator's internal network. Only the default transport (no Client
+	// given, or a Client with an *http.Transport) is guarded.
+	AllowPrivate bool
+}
+
+// ErrPrivateAddress: a webhook URL resolved to an address not allowed.
+var ErrPrivateAddress = errors.New("notify: webhook address is loopback, private or link-local")
+
+// publicOnly is a net.Dialer Control that refuses non-public addresses.
+func publicOnly(network, address string, _ syscall.RawConn) error {
+	host, _, err := net.SplitHostPort(address)
+	if err != nil {
+		return err
+	}
+	ip := net.ParseIP(host)
+	if ip == nil || ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
+		ip.IsUnspecified() || ip.IsMulticast() || ip.IsInterfaceLocalMulticast() {
+		return fmt.Errorf("%w (%s)", ErrPrivateAddress, host)
+	}
+	return nil
 }
 
 // Stats counts what Webhooks did since it was made.
@@ -198,6 +223,19 @@ func NewWebhooks(cfg WebhookConfig) (*Webhooks, error) {
 	}
 	if c.Timeout == 0 {
 		c.Timeout = defaultTimeout
+	}
+	if !cfg.AllowPrivate {
+		tr, ok := c.Transport.(*http.Transport)
+		if c.Transport == nil {
+			tr, ok = http.DefaultTransport.(*http.Transport), true
+		}
+		if ok {
+			tr = tr.Clone()
+			d := &net.Dialer{Timeout: 10 * time.Second, Control: publicOnly}
+			tr.DialContext = d.DialContext
+			tr.Proxy = nil // a proxy would connect for us, past the check
+			c.Transport = tr
+		}
 	}
 	c.Jar = nil
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }

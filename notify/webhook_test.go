@@ -132,7 +132,7 @@ func TestRetryThenSuccess(t *testing.T) {
 	defer srv.Close()
 
 	const base = 20 * time.Millisecond
-	w := newHooks(t, WebhookConfig{Key: priv, Client: srv.Client(), BaseBackoff: base, MaxBackoff: time.Second, MaxAttempts: 10})
+	w := newHooks(t, WebhookConfig{Key: priv, Client: srv.Client(), AllowPrivate: true, BaseBackoff: base, MaxBackoff: time.Second, MaxAttempts: 10})
 	data := json.RawMessage(`{"id":"42-1","kind":"conflict"}`)
 	if err := w.Deliver(srv.URL+"/hook", Event{ID: "42-1", Party: "alpha", Data: data}); err != nil {
 		t.Fatal(err)
@@ -191,7 +191,7 @@ func TestOrder(t *testing.T) {
 	srv := httptest.NewTLSServer(rc)
 	defer srv.Close()
 
-	w := newHooks(t, WebhookConfig{Key: priv, Client: srv.Client(), BaseBackoff: time.Millisecond, MaxBackoff: 4 * time.Millisecond, MaxAttempts: 100})
+	w := newHooks(t, WebhookConfig{Key: priv, Client: srv.Client(), AllowPrivate: true, BaseBackoff: time.Millisecond, MaxBackoff: 4 * time.Millisecond, MaxAttempts: 100})
 	const n = 20
 	var want []string
 	for i := range n {
@@ -377,7 +377,7 @@ func TestQueueFullAndClose(t *testing.T) {
 	defer srv.Close()
 	defer close(release)
 
-	w, err := NewWebhooks(WebhookConfig{Key: priv, Client: srv.Client(), QueueSize: 3, BaseBackoff: time.Millisecond})
+	w, err := NewWebhooks(WebhookConfig{Key: priv, Client: srv.Client(), AllowPrivate: true, QueueSize: 3, BaseBackoff: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -433,7 +433,7 @@ func TestGiveUp(t *testing.T) {
 	var logs bytes.Buffer
 	var logMu sync.Mutex
 	logger := slog.New(slog.NewTextHandler(lockedWriter{&logMu, &logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	w := newHooks(t, WebhookConfig{Key: priv, Client: srv.Client(), BaseBackoff: time.Millisecond, MaxBackoff: 2 * time.Millisecond,
+	w := newHooks(t, WebhookConfig{Key: priv, Client: srv.Client(), AllowPrivate: true, BaseBackoff: time.Millisecond, MaxBackoff: 2 * time.Millisecond,
 		MaxAttempts: 4, Logger: logger})
 	url := srv.URL + "/secret-path-token?key=secret-query-token"
 	for _, id := range []string{"1-1", "2-1"} {
@@ -501,7 +501,7 @@ func TestRedirectNotFollowed(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	w := newHooks(t, WebhookConfig{Key: priv, Client: srv.Client(), BaseBackoff: time.Millisecond, MaxAttempts: 2})
+	w := newHooks(t, WebhookConfig{Key: priv, Client: srv.Client(), AllowPrivate: true, BaseBackoff: time.Millisecond, MaxAttempts: 2})
 	if err := w.Deliver(srv.URL+"/hook", Event{ID: "1-1", Party: "alpha", Data: json.RawMessage(`{}`)}); err != nil {
 		t.Fatal(err)
 	}
@@ -536,7 +536,7 @@ func TestTimestampIsAttemptTime(t *testing.T) {
 	}))
 	defer srv.Close()
 	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
-	w := newHooks(t, WebhookConfig{Key: priv, Client: srv.Client(), BaseBackoff: time.Millisecond, Now: now})
+	w := newHooks(t, WebhookConfig{Key: priv, Client: srv.Client(), AllowPrivate: true, BaseBackoff: time.Millisecond, Now: now})
 	if err := w.Deliver(srv.URL, Event{ID: "1-1", Party: "alpha", Data: json.RawMessage(`{}`)}); err != nil {
 		t.Fatal(err)
 	}
@@ -618,7 +618,7 @@ func TestDataCopied(t *testing.T) {
 	rc := &receiver{pub: pub, processed: map[string]int{}, fail: func(n int, _ string) bool { return n == 1 }}
 	srv := httptest.NewTLSServer(rc)
 	defer srv.Close()
-	w := newHooks(t, WebhookConfig{Key: priv, Client: srv.Client(), BaseBackoff: 5 * time.Millisecond})
+	w := newHooks(t, WebhookConfig{Key: priv, Client: srv.Client(), AllowPrivate: true, BaseBackoff: 5 * time.Millisecond})
 	data := []byte(`{"v":1}`)
 	if err := w.Deliver(srv.URL, Event{ID: "1-1", Party: "alpha", Data: data}); err != nil {
 		t.Fatal(err)
@@ -630,5 +630,31 @@ func TestDataCopied(t *testing.T) {
 		if string(a.body) != `{"v":1}` {
 			t.Errorf("attempt %d body %s", i+1, a.body)
 		}
+	}
+}
+
+// TestPrivateAddressRefused: by default a webhook never reaches a
+// loopback address (a party must not make the service post into the
+// operator's network); the attempt fails and is retried like any failure.
+func TestPrivateAddressRefused(t *testing.T) {
+	_, priv, _ := ed25519.GenerateKey(nil)
+	hit := make(chan struct{}, 10)
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hit <- struct{}{} }))
+	defer srv.Close()
+	w := newHooks(t, WebhookConfig{Key: priv, Client: srv.Client(), BaseBackoff: time.Millisecond, MaxBackoff: 2 * time.Millisecond, MaxAttempts: 3})
+	if err := w.Deliver(srv.URL+"/hook", Event{ID: "1-1", Party: "alpha", Data: json.RawMessage(`{}`)}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for w.Stats().GivenUp == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if st := w.Stats(); st.GivenUp != 1 || st.Delivered != 0 {
+		t.Fatalf("stats %+v, want the event given up, never delivered", st)
+	}
+	select {
+	case <-hit:
+		t.Fatal("the loopback receiver was reached")
+	default:
 	}
 }

@@ -109,7 +109,7 @@ func (e *env) open(t *testing.T) {
 	}
 	var wh *notify.Webhooks
 	if e.cfg.WebhookClient != nil {
-		wh, err = notify.NewWebhooks(notify.WebhookConfig{Key: e.logKey, Client: e.cfg.WebhookClient,
+		wh, err = notify.NewWebhooks(notify.WebhookConfig{Key: e.logKey, Client: e.cfg.WebhookClient, AllowPrivate: true,
 			BaseBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond})
 		if err != nil {
 			t.Fatal(err)

@@ -23,6 +23,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	fs.IntVar(&serveOpts.CellLevel, "cell-level", server.DefaultCellLevel, "S2 level of the overlap cells shown under a deconfliction grant (13: about 1 km)")
 	fs.DurationVar(&serveOpts.AckDeadline, "ack-deadline", server.DefaultAckDeadline, "an alert unacknowledged for longer is overdue")
 	fs.Float64Var(&serveOpts.QuotaAreaTime, "quota-area-time", server.DefaultQuotaAreaTime, "per party and hour: filed footprint area × duration, km²·h (negative: no limit)")
+	fs.BoolVar(&serveOpts.WebhookPrivate, "webhook-private", false, "let webhooks reach loopback and private addresses (refused by default: parties must not reach the operator's network)")
 	fs.Float64Var(&serveOpts.QuotaDisclosures, "quota-disclosures", server.DefaultQuotaDisclosure, "per party and hour: other parties' intents shown by its refused filings (negative: no limit)")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -54,6 +55,7 @@ type serverOptions struct {
 	CellLevel                       int
 	AckDeadline                     time.Duration
 	QuotaAreaTime, QuotaDisclosures float64
+	WebhookPrivate                  bool
 }
 
 // running is a service with its store and HTTP server.
@@ -88,7 +90,7 @@ func startService(ctx context.Context, dir string, cfg *dirConfig, log *slog.Log
 	}
 	log.Info("registry ready", "took", time.Since(start).Round(time.Millisecond))
 	// Webhooks are signed with the service key, as checkpoints are.
-	wh, err := notify.NewWebhooks(notify.WebhookConfig{Key: scfg.LogKey, Logger: log})
+	wh, err := notify.NewWebhooks(notify.WebhookConfig{Key: scfg.LogKey, Logger: log, AllowPrivate: serveOpts.WebhookPrivate})
 	if err != nil {
 		svc.Close(context.Background())
 		store.Close(context.Background())
