@@ -77,9 +77,10 @@ type watcher struct {
 	receipts  string
 	gossip    string
 
-	tree   ledger.Tree
-	cc     *checkedChain
-	linked map[uint64]bool
+	tree      ledger.Tree
+	cc        *checkedChain
+	linked    map[uint64]bool
+	ownSigned bool // an entry in this party's name with its signed request was seen
 }
 
 func newWatcher(e *env, cf *clientFlags, fs *flag.FlagSet, chain, gossip, wkeys string) (*watcher, error) {
@@ -274,7 +275,10 @@ func (w *watcher) checkSigned(ctx context.Context, leaf ledger.Leaf, r *service.
 		req = at.Request
 	}
 	if req == nil {
-		if leaf.Kind == "add_party" || leaf.Kind == "revoke_party" {
+		// deconflict init registers parties in the authority's name,
+		// without requests, before anything else: accepted only before
+		// this party's first signed entry.
+		if (leaf.Kind == "add_party" || leaf.Kind == "revoke_party") && !w.ownSigned {
 			fmt.Fprintf(w.out, "note: entry %d (%s) is in your name without a signed request: made by the operator at set-up (deconflict init)\n", leaf.Index, leaf.Kind)
 			return nil
 		}
@@ -283,6 +287,7 @@ func (w *watcher) checkSigned(ctx context.Context, leaf ledger.Leaf, r *service.
 	if err := auth.CheckRecorded(req.Token, req.Body, w.party, w.c.Audience(), w.pub); err != nil {
 		return fmt.Errorf("FORGED ENTRY: entry %d (%s) is in your name but its request was not signed by you: %w", leaf.Index, leaf.Kind, err)
 	}
+	w.ownSigned = true
 	return nil
 }
 
