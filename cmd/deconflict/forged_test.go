@@ -101,3 +101,55 @@ func TestWatchCatchesForgedEntries(t *testing.T) {
 		})
 	}
 }
+
+// TestWatchCatchesForgedPartyEntries: request-less party entries in the
+// authority's name are the set-up's only; after the authority's first
+// signed request, one is a forgery.
+func TestWatchCatchesForgedPartyEntries(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	dir := filepath.Join(t.TempDir(), "data")
+	if err := run(ctx, []string{"init", "-dir", dir, "-party", "france"}, nil, io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := loadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := startService(ctx, dir, cfg, slog.New(slog.DiscardHandler), 1000, &env{stderr: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.close()
+	go r.serve(ctx, ln)
+	addr := "http://" + ln.Addr().String()
+	watch := func() (string, error) {
+		var out bytes.Buffer
+		err := run(ctx, []string{"watch", "-dir", dir, "-server", addr, "-as", "authority", "-once"}, nil, &out, &out)
+		return out.String(), err
+	}
+	if o, err := watch(); err != nil {
+		t.Fatalf("watch over the set-up: %v\n%s", err, o)
+	}
+	var out bytes.Buffer
+	if err := run(ctx, []string{"party", "add", "-dir", dir, "-server", addr, "-id", "italy", "-generate"}, nil, &out, &out); err != nil {
+		t.Fatalf("party add: %v\n%s", err, out.String())
+	}
+	if o, err := watch(); err != nil {
+		t.Fatalf("watch after a signed party add: %v\n%s", err, o)
+	}
+	pub, _, _ := auth.GenerateKey()
+	o, err := r.svc.Submit(ctx, service.Command{Entry: registry.Entry{Party: "authority", Kind: registry.KindAddParty,
+		AddParty: &registry.AddParty{Party: registry.Party{ID: "mole", Name: "mole", Role: registry.RoleMember, PublicKey: pub}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, err := watch()
+	if err == nil || !strings.Contains(err.Error(), "FORGED ENTRY") || !strings.Contains(err.Error(), itoa(int(o.Entry.Index))) {
+		t.Fatalf("watch after a forged party entry %d: err = %v\n%s", o.Entry.Index, err, msg)
+	}
+}
