@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -53,13 +56,13 @@ func runUI(ctx context.Context, e *env, args []string) error {
 		defer cancel()
 		srv.Shutdown(sctx)
 	}()
-	fmt.Fprintf(e.stdout, "deconflict UI for %s at %s (loopback only; requests are signed here with %s's key, which never reaches the browser)\n",
-		cfg.Party, p.origin+"/", cfg.Party)
+	fmt.Fprintf(e.stdout, "deconflict UI for %s at %s\n(loopback only; the URL holds this session's secret; requests are signed here with %s's key, which never reaches the browser)\n",
+		cfg.Party, p.URL(), cfg.Party)
 	if *open {
 		if path, err := exec.LookPath("xdg-open"); err != nil {
-			fmt.Fprintf(e.stderr, "no browser to open here (no xdg-open): open %s/ yourself\n", p.origin)
-		} else if err := exec.Command(path, p.origin+"/").Start(); err != nil {
-			fmt.Fprintf(e.stderr, "could not open a browser (%v): open %s/ yourself\n", err, p.origin)
+			fmt.Fprintf(e.stderr, "no browser to open here (no xdg-open): open the URL above yourself\n")
+		} else if err := exec.Command(path, p.URL()).Start(); err != nil {
+			fmt.Fprintf(e.stderr, "could not open a browser (%v): open the URL above yourself\n", err)
 		}
 	}
 	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
@@ -85,6 +88,12 @@ func listenLoopback(addr string) (net.Listener, error) {
 	return net.Listen("tcp", addr)
 }
 
+// uiCookie holds the UI session secret.
+const uiCookie = "deconflict_ui"
+
+// URL is the address to open: it carries the session secret.
+func (p *uiProxy) URL() string { return p.origin + "/?s=" + p.token }
+
 // uiProxy serves the UI's assets and forwards /api/v1/... to the
 // service's /v1/..., signing each request as the party.
 type uiProxy struct {
@@ -93,6 +102,7 @@ type uiProxy struct {
 	receipts string
 	keep     func(*ledger.Receipt)
 	origin   string   // http://127.0.0.1:PORT
+	token    string   // the session secret in the printed URL, then a cookie
 	hosts    []string // Host headers accepted (against DNS rebinding)
 	base     *url.URL
 	hc       *http.Client
@@ -109,7 +119,9 @@ func newUIProxy(cfg client.Config, receipts, addr string) (*uiProxy, error) {
 		return nil, fmt.Errorf("log key: %w", err)
 	}
 	_, port, _ := net.SplitHostPort(addr)
-	p := &uiProxy{cfg: cfg, log: lv, receipts: receipts, keep: cfg.OnReceipt, origin: "http://" + addr, base: base,
+	var tb [16]byte
+	rand.Read(tb[:])
+	p := &uiProxy{token: base64.RawURLEncoding.EncodeToString(tb[:]), cfg: cfg, log: lv, receipts: receipts, keep: cfg.OnReceipt, origin: "http://" + addr, base: base,
 		hosts:  []string{addr, "localhost:" + port},
 		hc:     &http.Client{Transport: http.DefaultTransport, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
 		assets: web.Handler()}
@@ -125,6 +137,25 @@ func (p *uiProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// Only the UI's own pages may write: refuse cross-site requests.
 		if o := r.Header.Get("Origin"); o != p.origin && o != "http://localhost:"+portOf(p.origin) {
 			http.Error(w, "cross-origin writes are refused", http.StatusForbidden)
+			return
+		}
+	}
+	// Another user of this machine could connect to the port too: the API
+	// needs the session secret, given in the printed URL and kept as a
+	// cookie.
+	if t := r.URL.Query().Get("s"); t != "" && r.URL.Path == "/" {
+		if subtle.ConstantTimeCompare([]byte(t), []byte(p.token)) != 1 {
+			http.Error(w, "wrong session secret: use the URL deconflict ui printed", http.StatusForbidden)
+			return
+		}
+		http.SetCookie(w, &http.Cookie{Name: uiCookie, Value: p.token, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode})
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+		return
+	}
+	if strings.HasPrefix(r.URL.Path, "/api/") {
+		c, err := r.Cookie(uiCookie)
+		if err != nil || subtle.ConstantTimeCompare([]byte(c.Value), []byte(p.token)) != 1 {
+			http.Error(w, "no session: open the URL deconflict ui printed", http.StatusUnauthorized)
 			return
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -25,7 +26,11 @@ import (
 	"github.com/deconflict/deconflict/server"
 )
 
-// startUI starts a UI proxy for party on loopback and returns its origin.
+// uiTokens holds the session secret of each test proxy, by origin.
+var uiTokens sync.Map
+
+// startUI starts a UI proxy for party on loopback and returns its origin
+// (uiDo sends its session cookie; a browser opens uiURL(origin)).
 func startUI(t *testing.T, dir, addr, party string) string {
 	t.Helper()
 	cfg, err := loadDir(dir)
@@ -54,7 +59,14 @@ func startUI(t *testing.T, dir, addr, party string) string {
 	srv := &http.Server{Handler: p}
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
+	uiTokens.Store(p.origin, p.token)
 	return p.origin
+}
+
+// uiURL is the URL a browser opens for the proxy at origin.
+func uiURL(origin string) string {
+	tok, _ := uiTokens.Load(origin)
+	return origin + "/?s=" + tok.(string)
 }
 
 type uiReply struct {
@@ -74,6 +86,11 @@ func uiDo(t *testing.T, method, url, origin, host string, body string) uiReply {
 	}
 	if host != "" {
 		req.Host = host
+	}
+	for o, tok := range uiTokens.Range {
+		if strings.HasPrefix(url, o.(string)+"/") {
+			req.AddCookie(&http.Cookie{Name: uiCookie, Value: tok.(string)})
+		}
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -142,6 +159,19 @@ func TestUIProxy(t *testing.T) {
 	if r := uiDo(t, "GET", o+"/api/cells?tokens=zz!", "", "", ""); r.status != 400 {
 		t.Fatalf("bad token: %d", r.status)
 	}
+	// Without the session secret, the API is closed (another user of the
+	// machine could reach the port); the printed URL opens a session.
+	req0, _ := http.NewRequestWithContext(t.Context(), "GET", o+"/api/whoami", nil)
+	if resp, err := http.DefaultClient.Do(req0); err != nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("API without the session cookie: %v %v", resp, err)
+	}
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	if resp, err := noRedirect.Get(uiURL(o)); err != nil || resp.StatusCode != http.StatusSeeOther || len(resp.Cookies()) != 1 || !resp.Cookies()[0].HttpOnly {
+		t.Fatalf("opening the printed URL: %v %v", resp, err)
+	}
+	if resp, err := noRedirect.Get(o + "/?s=guess"); err != nil || resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("a wrong secret: %v %v", resp, err)
+	}
 	if _, err := listenLoopback("0.0.0.0:0"); err == nil {
 		t.Fatal("the UI listened on a non-loopback address")
 	}
@@ -151,6 +181,8 @@ func TestUIProxy(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, "GET", o+"/api/v1/alerts/stream", nil)
+	stok, _ := uiTokens.Load(o)
+	req.AddCookie(&http.Cookie{Name: uiCookie, Value: stok.(string)})
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -305,7 +337,7 @@ func TestUIBrowser(t *testing.T) {
 	}()
 	cmd := exec.CommandContext(ctx, "node", "ui.test.mjs")
 	cmd.Dir = "../../web/test"
-	cmd.Env = append(os.Environ(), "UI_URL_A="+a, "UI_URL_B="+b, "SCREENSHOT_DIR="+shots)
+	cmd.Env = append(os.Environ(), "UI_URL_A="+uiURL(a), "UI_URL_B="+uiURL(b), "SCREENSHOT_DIR="+shots)
 	out, err := cmd.CombinedOutput()
 	t.Logf("browser test output:\n%s", out)
 	select {
