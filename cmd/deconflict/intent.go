@@ -171,7 +171,7 @@ func reportWrite(e *env, verb string, f *server.FiledView, err error) error {
 		fmt.Fprintf(e.stdout, "receipt verified: entry %d is in the log's signed checkpoint of %d entries (kept in the receipts file)\n", f.Entry, checkpointSize(f.Receipt))
 	}
 	for _, c := range f.Conflicts {
-		fmt.Fprintf(e.stdout, "  conflicts with %s of %s (priority %d): its owner was alerted\n", c.ID, c.Owner, c.Priority)
+		fmt.Fprintf(e.stdout, "  conflicts with %s: its owner was alerted (preempted if its priority is lower)\n", describe(c))
 	}
 	return nil
 }

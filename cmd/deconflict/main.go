@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -16,8 +17,8 @@ func main() {
 	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	if err != nil {
-		if !errors.Is(err, errUsage) {
-			fmt.Fprintln(os.Stderr, "deconflict:", err)
+		if err != errUsage { // the usage was printed; say what else went wrong
+			fmt.Fprintln(os.Stderr, "deconflict:", strings.TrimPrefix(err.Error(), errUsage.Error()+"\n"))
 		}
 		if errors.Is(err, syscall.ECONNREFUSED) {
 			fmt.Fprintln(os.Stderr, "deconflict: is the server running? start it with: deconflict serve -dir DIR")

@@ -64,6 +64,9 @@ func runParty(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 		fmt.Fprintf(e.stdout, "added party %s (%s, %s)\n", p.ID, p.Name, p.Role)
+		if p.Receipt != nil {
+			fmt.Fprintf(e.stdout, "receipt verified: entry %d is in the log's signed checkpoint of %d entries\n", p.Receipt.Index, checkpointSize(p.Receipt))
+		}
 		return nil
 	case "list":
 		if err := parse(fs, args); err != nil {
@@ -102,6 +105,9 @@ func runParty(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 		fmt.Fprintf(e.stdout, "revoked party %s\n", p.ID)
+		if p.Receipt != nil {
+			fmt.Fprintf(e.stdout, "receipt verified: entry %d is in the log's signed checkpoint of %d entries\n", p.Receipt.Index, checkpointSize(p.Receipt))
+		}
 		return nil
 	}
 	fmt.Fprintf(e.stderr, "deconflict: unknown party command %q (want add, list or revoke)\n", sub)

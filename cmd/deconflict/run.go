@@ -89,9 +89,26 @@ func newFlags(e *env, name, args string) *flag.FlagSet {
 	return fs
 }
 
-// parse parses flags and maps -h and bad flags to errUsage.
+// parse parses flags and maps -h and bad flags to errUsage. Flags and
+// arguments may come in any order ("hotline -as usa ID -m hi"): the
+// arguments are what fs.Args() returns afterwards.
 func parse(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return errUsage
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			break
+		}
+		if len(args) > len(rest) && args[len(args)-len(rest)-1] == "--" {
+			pos = append(pos, rest...) // after "--" everything is an argument
+			break
+		}
+		pos, args = append(pos, rest[0]), rest[1:]
+	}
+	if err := fs.Parse(append([]string{"--"}, pos...)); err != nil {
 		return errUsage
 	}
 	return nil

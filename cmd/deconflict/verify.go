@@ -101,8 +101,8 @@ func (v *verification) chain(path string) *checkedChain {
 		fmt.Fprintf(v.e.stdout, "chain %s: empty\n", path)
 		return cc
 	}
-	fmt.Fprintf(v.e.stdout, "chain %s: %d checkpoints up to %d entries (root %v), each signed by %s and consistent with the one before; %d receipts linked\n",
-		path, len(cc.links), last.Size, last.Root, v.log.Name(), len(cc.linked))
+	fmt.Fprintf(v.e.stdout, "chain %s: %s up to %d entries (root %v), each signed by %s and consistent with the one before; %s linked\n",
+		path, plural(len(cc.links), "checkpoint"), last.Size, last.Root, v.log.Name(), plural(len(cc.linked), "receipt"))
 	return cc
 }
 
