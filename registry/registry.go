@@ -139,8 +139,8 @@ func (r *Registry) Intents(fn func(*Intent) bool) {
 	}
 }
 
-// MaxAlerts is how many alerts the registry keeps per party; older ones
-// are dropped.
+// MaxAlerts is about how many alerts (and disclosures) the registry keeps
+// per party: between MaxAlerts and MaxAlerts·5/4, the oldest dropped.
 const MaxAlerts = 10_000
 
 // Alerts returns the alerts sent to party by entries after index after,
@@ -157,12 +157,19 @@ func (r *Registry) Alerts(party PartyID, after uint64) []Alert {
 
 func (r *Registry) keepAlerts(as []Alert) {
 	for _, a := range as {
-		l := append(r.alerts[a.To], a)
-		if len(l) > MaxAlerts {
-			l = append([]Alert(nil), l[len(l)-MaxAlerts:]...)
-		}
-		r.alerts[a.To] = l
+		r.alerts[a.To] = keepLast(r.alerts[a.To], a)
 	}
+}
+
+// keepLast appends x to l, dropping the oldest elements once l holds more
+// than MaxAlerts·5/4, down to MaxAlerts: at most one copy per MaxAlerts/4
+// appends.
+func keepLast[T any](l []T, x T) []T {
+	l = append(l, x)
+	if len(l) > MaxAlerts+MaxAlerts/4 {
+		l = append([]T(nil), l[len(l)-MaxAlerts:]...)
+	}
+	return l
 }
 
 // NumIntents is the number of intents held, ended ones included.

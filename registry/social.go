@@ -178,11 +178,7 @@ func (r *Registry) Disclosures(owner PartyID, after uint64) []Disclosure {
 
 func (r *Registry) keepDisclosures(ds []Disclosure) {
 	for _, d := range ds {
-		l := append(r.disclosures[d.Owner], d)
-		if len(l) > MaxAlerts {
-			l = append([]Disclosure(nil), l[len(l)-MaxAlerts:]...)
-		}
-		r.disclosures[d.Owner] = l
+		r.disclosures[d.Owner] = keepLast(r.disclosures[d.Owner], d)
 	}
 }
 

@@ -218,3 +218,30 @@ func TestSocialSnapshot(t *testing.T) {
 		t.Fatal("ack lost")
 	}
 }
+
+// TestAlertsKeptBounded: a party's alerts and disclosures are bounded
+// (between MaxAlerts and MaxAlerts·5/4, the newest kept), however many
+// come.
+func TestAlertsKeptBounded(t *testing.T) {
+	reg := newRegistry(t, registry.Config{Policy: registry.PolicyAware})
+	for _, s := range baseParties() {
+		mustApply(t, reg, s)
+	}
+	mustApply(t, reg, at(time.Minute, "alpha", file("a1", 10, nil, std(0))))
+	a1 := reg.Intent("a1")
+	n := registry.MaxAlerts*2 + 7
+	for i := range n {
+		mustApply(t, reg, at(time.Minute, "bravo", &registry.Disclose{Reason: "missing-key",
+			Intents: []registry.DisclosedIntent{{Intent: "a1", Owner: "alpha", OVN: a1.OVN, Level: registry.LevelDeconfliction}}}))
+		_ = i
+	}
+	as, ds := reg.Alerts("alpha", 0), reg.Disclosures("alpha", 0)
+	for name, got := range map[string]int{"alerts": len(as), "disclosures": len(ds)} {
+		if got < registry.MaxAlerts || got > registry.MaxAlerts+registry.MaxAlerts/4 {
+			t.Errorf("%d %s kept, want %d to %d", got, name, registry.MaxAlerts, registry.MaxAlerts+registry.MaxAlerts/4)
+		}
+	}
+	if last := as[len(as)-1]; last.Entry != reg.LastIndex() {
+		t.Errorf("the newest alert (entry %d) was not kept (last %d)", reg.LastIndex(), last.Entry)
+	}
+}
