@@ -26,6 +26,12 @@ func OverlapCells(a, b *Volume, sep Meters, level, maxCells int) ([]s2.CellID, i
 		small = b
 	}
 	region := small.Bound(sep)
+	// Start at the finest level whose average cell is no smaller than the
+	// region's area shared among maxCells/4 cells (coverings need a few
+	// more cells than that): far fewer tries than from level down.
+	if est := s2.AvgAreaMetric.MinLevel(region.Area() / float64(max(1, maxCells/4))); est < level {
+		level = max(est, 1)
+	}
 	for ; level > 0; level-- {
 		rc := &s2.RegionCoverer{MinLevel: level, MaxLevel: level, MaxCells: maxCells}
 		cov := rc.Covering(region)

@@ -139,9 +139,16 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request, cmd service.Comm
 
 // filed is the answer to an accepted write, as its filer may see it.
 func (s *Server) filed(party registry.PartyID, o service.Outcome) FiledView {
-	var f FiledView
-	s.svc.View(func(reg *registry.Registry) { f = filedView(s.policyFor(reg, party), o) })
-	return f
+	var pol policy
+	levels := make([]registry.Level, len(o.Result.Conflicts))
+	s.svc.View(func(reg *registry.Registry) {
+		pol = s.policyFor(reg, party)
+		for i, c := range o.Result.Conflicts {
+			levels[i] = pol.level(c.Intent.Owner)
+		}
+	})
+	pol.reg = nil // not to be used outside the lock
+	return filedView(pol, levels, o)
 }
 
 // refused turns the error of a submitted command into its answer: a

@@ -31,7 +31,7 @@ const DefaultCellLevel = 13
 
 // maxOverlapCells bounds the cells of one overlap; coarser cells are used
 // beyond it.
-const maxOverlapCells = 256
+const maxOverlapCells = 64
 
 // policyFor returns the policy for viewer (reg must stay locked while it
 // is used).
@@ -50,7 +50,16 @@ func (p policy) conflictView(it *registry.Intent, mine []*geo.Volume, pairs []re
 	if it.Owner == p.viewer {
 		return ownView(it)
 	}
-	lvl := p.level(it.Owner)
+	return p.conflictViewAt(p.level(it.Owner), it, mine, pairs)
+}
+
+// conflictViewAt is conflictView for an owner's grant lvl already looked
+// up: it does not use the registry, so it may run without the service's
+// lock (intents are immutable snapshots).
+func (p policy) conflictViewAt(lvl registry.Level, it *registry.Intent, mine []*geo.Volume, pairs []registry.Pair) IntentView {
+	if it.Owner == p.viewer {
+		return ownView(it)
+	}
 	v := p.beyond(it, lvl)
 	for _, pr := range pairs {
 		if pr.Mine < 0 || pr.Mine >= len(mine) || pr.Theirs < 0 || pr.Theirs >= len(it.Volumes) {

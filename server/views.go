@@ -67,12 +67,15 @@ type FiledView struct {
 	Receipt *ledger.Receipt `json:"receipt,omitempty"`
 }
 
-func filedView(pol policy, o service.Outcome) FiledView {
+// filedView builds the answer; levels are the owners' grants to the
+// filer, one per conflict (looked up under the service's lock by the
+// caller, so that the overlaps are computed outside it).
+func filedView(pol policy, levels []registry.Level, o service.Outcome) FiledView {
 	f := FiledView{Entry: o.Entry.Index, Receipt: o.Receipt}
 	if o.Result.Intent != nil {
 		f.Intent = ownView(o.Result.Intent)
-		for _, c := range o.Result.Conflicts {
-			f.Conflicts = append(f.Conflicts, pol.conflictView(c.Intent, o.Result.Intent.Volumes, c.Pairs))
+		for i, c := range o.Result.Conflicts {
+			f.Conflicts = append(f.Conflicts, pol.conflictViewAt(levels[i], c.Intent, o.Result.Intent.Volumes, c.Pairs))
 		}
 	}
 	return f
