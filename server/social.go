@@ -60,17 +60,26 @@ func (s *Server) alerts(w http.ResponseWriter, r *http.Request, c *call) error {
 	if err := noBody(c); err != nil {
 		return err
 	}
-	var after uint64
-	if a := r.URL.Query().Get("after"); a != "" {
-		n, err := strconv.ParseUint(a, 10, 64)
-		if err != nil {
-			return invalidf("after must be an entry index, not %q", a)
-		}
-		after = n
+	after, err := afterParam(r)
+	if err != nil {
+		return err
 	}
 	unacked := r.URL.Query().Get("unacked") == "true"
 	writeJSON(w, http.StatusOK, map[string]any{"alerts": s.alertViews(c.party, after, unacked)})
 	return nil
+}
+
+// afterParam reads the optional ?after=ENTRY (0 if absent).
+func afterParam(r *http.Request) (uint64, error) {
+	a := r.URL.Query().Get("after")
+	if a == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseUint(a, 10, 64)
+	if err != nil {
+		return 0, invalidf("after must be an entry index, not %q", a)
+	}
+	return n, nil
 }
 
 // AckResponse answers an acknowledgement: the entry that records it.
@@ -190,13 +199,9 @@ func (s *Server) disclosures(w http.ResponseWriter, r *http.Request, c *call) er
 	if err := noBody(c); err != nil {
 		return err
 	}
-	var after uint64
-	if a := r.URL.Query().Get("after"); a != "" {
-		n, err := strconv.ParseUint(a, 10, 64)
-		if err != nil {
-			return invalidf("after must be an entry index, not %q", a)
-		}
-		after = n
+	after, err := afterParam(r)
+	if err != nil {
+		return err
 	}
 	var out []registry.Disclosure
 	s.svc.View(func(reg *registry.Registry) { out = reg.Disclosures(c.party, after) })

@@ -61,7 +61,11 @@ func partyClient(t *testing.T, dir, party, addr string) *client.Client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := client.New(client.Config{BaseURL: addr, Party: party, Key: key, Audience: cfg.ServiceID})
+	lk, err := logKey(dir, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.New(client.Config{BaseURL: addr, Party: party, Key: key, Audience: cfg.ServiceID, LogKey: lk})
 	if err != nil {
 		t.Fatal(err)
 	}

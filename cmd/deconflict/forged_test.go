@@ -3,10 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"io"
-	"log/slog"
-	"net"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -45,25 +41,7 @@ func TestWatchCatchesForgedEntries(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			dir := filepath.Join(t.TempDir(), "data")
-			if err := run(ctx, []string{"init", "-dir", dir, "-party", "france", "-party", "usa"}, nil, io.Discard, io.Discard); err != nil {
-				t.Fatal(err)
-			}
-			cfg, err := loadDir(dir)
-			if err != nil {
-				t.Fatal(err)
-			}
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			r, err := startService(ctx, dir, cfg, slog.New(slog.DiscardHandler), 1000, &env{stderr: io.Discard})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer r.close()
-			go r.serve(ctx, ln)
-			addr := "http://" + ln.Addr().String()
+			dir, addr, r := serveParties(t, ctx, "france", "usa")
 			t0 := time.Now().UTC().Add(time.Hour).Truncate(time.Minute)
 			vol := `[{"circle":{"lat":34.8,"lng":33.0,"radius_m":2000},"alt_lo_m":0,"alt_hi_m":100,"start":"` +
 				t0.Format(time.RFC3339) + `","end":"` + t0.Add(time.Hour).Format(time.RFC3339) + `"}]`
@@ -108,25 +86,7 @@ func TestWatchCatchesForgedEntries(t *testing.T) {
 func TestWatchCatchesForgedPartyEntries(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	dir := filepath.Join(t.TempDir(), "data")
-	if err := run(ctx, []string{"init", "-dir", dir, "-party", "france"}, nil, io.Discard, io.Discard); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := loadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := startService(ctx, dir, cfg, slog.New(slog.DiscardHandler), 1000, &env{stderr: io.Discard})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.close()
-	go r.serve(ctx, ln)
-	addr := "http://" + ln.Addr().String()
+	dir, addr, r := serveParties(t, ctx, "france")
 	watch := func() (string, error) {
 		var out bytes.Buffer
 		err := run(ctx, []string{"watch", "-dir", dir, "-server", addr, "-as", "authority", "-once"}, nil, &out, &out)

@@ -22,8 +22,21 @@ func cliServer(t *testing.T) (string, string) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
+	dir, addr, _ := serveParties(t, ctx, "france", "usa")
+	return dir, addr
+}
+
+// serveParties inits a data directory with the member parties and serves
+// it in this process until ctx ends (or the test does); it returns the
+// directory, the server address and the running service.
+func serveParties(t *testing.T, ctx context.Context, parties ...string) (string, string, *running) {
+	t.Helper()
 	dir := filepath.Join(t.TempDir(), "data")
-	if err := run(ctx, []string{"init", "-dir", dir, "-party", "france", "-party", "usa"}, nil, io.Discard, io.Discard); err != nil {
+	args := []string{"init", "-dir", dir}
+	for _, p := range parties {
+		args = append(args, "-party", p)
+	}
+	if err := run(ctx, args, nil, io.Discard, io.Discard); err != nil {
 		t.Fatal(err)
 	}
 	cfg, err := loadDir(dir)
@@ -40,7 +53,7 @@ func cliServer(t *testing.T) (string, string) {
 	}
 	t.Cleanup(r.close)
 	go r.serve(ctx, ln)
-	return dir, "http://" + ln.Addr().String()
+	return dir, "http://" + ln.Addr().String(), r
 }
 
 func writeFile(t *testing.T, dir, name, body string) string {

@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -188,7 +186,7 @@ func TestUIProxy(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	us := mustClient(t, dir, addr, "usa")
+	us := partyClient(t, dir, "usa", addr)
 	if _, err := us.File(t.Context(), fr); err == nil {
 		t.Fatal("usa's filing over france's intent was accepted without a key")
 	}
@@ -211,28 +209,6 @@ func TestUIProxy(t *testing.T) {
 		}
 	}
 	t.Fatalf("no alert came through the proxy's stream: %v", sc.Err())
-}
-
-// mustClient is a CLI-configured client of party.
-func mustClient(t *testing.T, dir, addr, party string) *client.Client {
-	t.Helper()
-	cfg, err := loadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := auth.ReadPrivateKey(keyPath(dir, party))
-	if err != nil {
-		t.Fatal(err)
-	}
-	lk, err := logKey(dir, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := client.New(client.Config{BaseURL: addr, Party: party, Key: key, Audience: cfg.ServiceID, LogKey: lk})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
 }
 
 // TestUIBrowser drives the map UI in headless Chromium (Debian's, with
@@ -267,32 +243,14 @@ func TestUIBrowser(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
 	defer cancel()
-	dir := filepath.Join(t.TempDir(), "data")
-	if err := run(ctx, []string{"init", "-dir", dir, "-party", "france", "-party", "usa", "-party", "russia"}, nil, io.Discard, io.Discard); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := loadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	rs, err := startService(ctx, dir, cfg, slog.New(slog.DiscardHandler), 1000, &env{stderr: io.Discard})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rs.close()
-	go rs.serve(ctx, ln)
-	addr := "http://" + ln.Addr().String()
+	dir, addr, _ := serveParties(t, ctx, "france", "usa", "russia")
 
 	t0 := time.Now().UTC().Add(time.Hour).Truncate(time.Minute)
 	circle := func(lat, lng, r, lo, hi float64) geo.VolumeSpec {
 		return geo.VolumeSpec{Circle: &geo.CircleSpec{Lat: geo.Degrees(lat), Lng: geo.Degrees(lng), RadiusM: geo.Meters(r)},
 			AltLoM: geo.Meters(lo), AltHiM: geo.Meters(hi), Start: t0, End: t0.Add(time.Hour)}
 	}
-	us, fr := mustClient(t, dir, addr, "usa"), mustClient(t, dir, addr, "france")
+	us, fr := partyClient(t, dir, "usa", addr), partyClient(t, dir, "france", addr)
 	if _, err := us.File(ctx, server.FileRequest{Priority: 30, Volumes: []geo.VolumeSpec{circle(34.9, 33.3, 10_000, 4000, 5000)}}); err != nil {
 		t.Fatal(err)
 	}
