@@ -53,6 +53,17 @@ func startServe(t *testing.T, dir string) (*exec.Cmd, string) {
 
 func partyClient(t *testing.T, dir, party, addr string) *client.Client {
 	t.Helper()
+	c, err := client.New(partyConfig(t, dir, party, addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// partyConfig is the client configuration of party from the data
+// directory: its key, the service id and the log's verifier key.
+func partyConfig(t *testing.T, dir, party, addr string) client.Config {
+	t.Helper()
 	cfg, err := loadDir(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -65,11 +76,7 @@ func partyClient(t *testing.T, dir, party, addr string) *client.Client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := client.New(client.Config{BaseURL: addr, Party: party, Key: key, Audience: cfg.ServiceID, LogKey: lk})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return client.Config{BaseURL: addr, Party: party, Key: key, Audience: cfg.ServiceID, LogKey: lk}
 }
 
 // TestCrashRecovery kills the server (SIGKILL) in the middle of a

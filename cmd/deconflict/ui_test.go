@@ -18,8 +18,6 @@ import (
 
 	"github.com/golang/geo/s2"
 
-	"github.com/deconflict/deconflict/auth"
-	"github.com/deconflict/deconflict/client"
 	"github.com/deconflict/deconflict/geo"
 	"github.com/deconflict/deconflict/server"
 )
@@ -31,21 +29,9 @@ var uiTokens sync.Map
 // (uiDo sends its session cookie; a browser opens uiURL(origin)).
 func startUI(t *testing.T, dir, addr, party string) string {
 	t.Helper()
-	cfg, err := loadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := auth.ReadPrivateKey(keyPath(dir, party))
-	if err != nil {
-		t.Fatal(err)
-	}
-	lk, err := logKey(dir, "")
-	if err != nil {
-		t.Fatal(err)
-	}
 	rp := filepath.Join(dir, "receipts", party+".jsonl")
-	ccfg := client.Config{BaseURL: addr, Party: party, Key: key, Audience: cfg.ServiceID, LogKey: lk,
-		OnReceipt: receiptSink(&env{stderr: io.Discard}, rp)}
+	ccfg := partyConfig(t, dir, party, addr)
+	ccfg.OnReceipt = receiptSink(&env{stderr: io.Discard}, rp)
 	ln, err := listenLoopback("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
