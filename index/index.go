@@ -96,7 +96,7 @@ const (
 
 // Validate reports whether c is usable.
 func (c Config) Validate() error {
-	if c.BucketSize < 0 || c.MaxBuckets < 0 || c.LevelStep < 0 || c.MaxLevel < 0 || c.AncestorDepth < 0 || c.Coarsen > s2.MaxLevel {
+	if c.BucketSize < 0 || c.MaxBuckets < 0 || c.LevelStep < 0 || c.MaxLevel < 0 || c.AncestorDepth < 0 || c.Coarsen < 0 || c.Coarsen > s2.MaxLevel {
 		return fmt.Errorf("index: negative setting in %+v", c)
 	}
 	c = c.withDefaults()
@@ -335,16 +335,22 @@ func (x *Index) eachTerm(v *geo.Volume, fn func(s2.CellID, int, int64), delta in
 }
 
 // covering returns the cells of cap's cheap covering at step levels,
-// without duplicates.
+// without duplicates, leaving out those the cap (widened by capSlack) does
+// not reach: CellUnionBound's four cells are often twice the cap's width
+// or more, and the cap meets only one or two of them. Widening keeps a cap
+// that touches a cell boundary in the cells on both sides, so two caps
+// that share a point always have cells on one line of descent.
 func (x *Index) covering(cap s2.Cap) []s2.CellID {
 	out := x.qcells[:0]
+	wide := s2.CapFromCenterAngle(cap.Center(), cap.Radius()+capSlack)
 	for _, c := range cap.CellUnionBound() {
 		l := max(0, min(c.Level(), x.cfg.MaxLevel)-x.cfg.Coarsen)
 		l -= l % x.cfg.LevelStep
 		c = c.Parent(l)
-		if !slices.Contains(out, c) {
-			out = append(out, c)
+		if slices.Contains(out, c) || !wide.IntersectsCell(s2.CellFromCellID(c)) {
+			continue
 		}
+		out = append(out, c)
 	}
 	x.qcells = out
 	return out

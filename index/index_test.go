@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/deconflict/deconflict/geo"
+	"github.com/golang/geo/s2"
 )
 
 var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -140,5 +141,76 @@ func TestRemoveAll(t *testing.T) {
 		if c != 0 {
 			t.Fatalf("level %d count %d after removing all", l, c)
 		}
+	}
+}
+
+// TestTouchingAtCellBoundaries files pairs of circles that touch (or nearly
+// touch) at a point on an S2 cell's edge or vertex, where a covering that
+// leaves out cells the cap does not reach is most likely to go wrong.
+func TestTouchingAtCellBoundaries(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 3))
+	x, _ := New(Config{})
+	var vols []*geo.Volume
+	var queries []*geo.Volume
+	spec := func(lat, lng, radius float64) geo.VolumeSpec {
+		return geo.VolumeSpec{
+			Circle: &geo.CircleSpec{Lat: geo.Degrees(lat), Lng: geo.Degrees(lng), RadiusM: geo.Meters(radius)},
+			AltLoM: 0, AltHiM: 100, Start: t0, End: t0.Add(time.Hour),
+		}
+	}
+	for i := 0; i < 400; i++ {
+		p := places[r.IntN(len(places))]
+		ll := s2.LatLngFromDegrees(p[0]+(r.Float64()-0.5)*2, p[1]+(r.Float64()-0.5)*2)
+		level := 4 + r.IntN(14)
+		cell := s2.CellFromCellID(s2.CellIDFromLatLng(ll).Parent(level))
+		var at s2.Point
+		if r.IntN(2) == 0 {
+			at = cell.Vertex(r.IntN(4))
+		} else { // a point on an edge
+			a, b := cell.Vertex(0), cell.Vertex(1)
+			at = s2.Interpolate(r.Float64(), a, b)
+		}
+		tll := s2.LatLngFromPoint(at)
+		bearing := r.Float64() * 2 * math.Pi
+		ra := math.Exp(r.Float64() * math.Log(100_000))
+		rb := math.Exp(r.Float64() * math.Log(100_000))
+		gap := []float64{0, 0, 0.5, -0.5, 2}[r.IntN(5)]
+		alat, alng := destination(tll.Lat.Degrees(), tll.Lng.Degrees(), bearing, (ra+gap/2)/float64(geo.EarthRadius))
+		blat, blng := destination(tll.Lat.Degrees(), tll.Lng.Degrees(), bearing+math.Pi, (rb+gap/2)/float64(geo.EarthRadius))
+		a, err := geo.NewVolume(spec(alat, alng, max(1, ra)), geo.Limits{MaxArea: 1e13})
+		if err != nil {
+			continue
+		}
+		b, err := geo.NewVolume(spec(blat, blng, max(1, rb)), geo.Limits{MaxArea: 1e13})
+		if err != nil {
+			continue
+		}
+		x.Insert(a)
+		vols = append(vols, a)
+		queries = append(queries, b)
+	}
+	hits := 0
+	for qi, q := range queries {
+		want := 0
+		for _, v := range vols {
+			if geo.Conflict(q, v, geo.Separation{}) {
+				want++
+			}
+		}
+		got := 0
+		x.Search(q, geo.Separation{}, func(Ref, *geo.Volume) bool { got++; return true })
+		if got != want {
+			t.Fatalf("query %d: index found %d conflicts, brute force %d", qi, got, want)
+		}
+		hits += want
+	}
+	if hits < len(queries)/3 {
+		t.Fatalf("only %d conflicts over %d touching pairs: the test does not make touching pairs", hits, len(queries))
+	}
+}
+
+func TestConfigRejectsNegativeCoarsen(t *testing.T) {
+	if err := (Config{Coarsen: -1}).Validate(); err == nil {
+		t.Fatal("Coarsen -1 accepted: coverings finer than the cap's bound miss conflicts")
 	}
 }
