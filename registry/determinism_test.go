@@ -8,12 +8,14 @@ package registry_test
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -862,5 +864,46 @@ func TestSameResult(t *testing.T) {
 				t.Fatal("cmp.Equal with resultOpts finds them equal too: the case tests nothing")
 			}
 		})
+	}
+}
+
+// TestRestoreManyChunks: Restore builds volumes on several goroutines in
+// chunks while it indexes them in order; a snapshot of several chunks
+// round-trips, and an invalid volume in a late chunk is reported (and
+// changes nothing) however far the builders have got.
+func TestRestoreManyChunks(t *testing.T) {
+	reg := newRegistry(t, registry.Config{})
+	for _, s := range baseParties() {
+		mustApply(t, reg, s)
+	}
+	const n, bad = 3000, 2200
+	for i := range n {
+		radius := 100.0
+		if i == bad {
+			radius = 123.25 // a value no other volume has, to find its bytes
+		}
+		id := registry.IntentID(fmt.Sprintf("i%04d", i))
+		mustApply(t, reg, at(time.Minute, "alpha", file(id, 0, nil, circle(float64(i)*1000, radius, 0, 120, time.Hour, 2*time.Hour))))
+	}
+	good := snapshot(t, reg)
+	again := newRegistry(t, registry.Config{})
+	if err := again.Restore(good); err != nil {
+		t.Fatal(err)
+	}
+	if got := snapshot(t, again); !bytes.Equal(got, good) {
+		t.Fatal("a snapshot of several chunks does not round-trip")
+	}
+	var mark [8]byte
+	binary.LittleEndian.PutUint64(mark[:], math.Float64bits(123.25))
+	if bytes.Count(good, mark[:]) != 1 {
+		t.Fatalf("the marked radius occurs %d times in the snapshot", bytes.Count(good, mark[:]))
+	}
+	broken := bytes.Replace(good, mark[:], make([]byte, 8), 1) // radius 0: invalid
+	err := again.Restore(broken)
+	if err == nil || !strings.Contains(err.Error(), "i2200") {
+		t.Fatalf("Restore of a snapshot with an invalid volume in intent i2200: %v", err)
+	}
+	if got := snapshot(t, again); !bytes.Equal(got, good) {
+		t.Fatal("a failed Restore changed the state")
 	}
 }

@@ -2,10 +2,11 @@ package registry
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"runtime"
 	"slices"
-	"sync"
+	"sync/atomic"
 
 	"github.com/deconflict/deconflict/geo"
 )
@@ -63,9 +64,7 @@ func (r *Registry) Restore(b []byte) error {
 		return fmt.Errorf("registry: snapshot version %d, want %d", h.Version, snapshotVersion)
 	}
 	intents := make([]*Intent, len(ris))
-	if err := buildVolumes(ris, intents); err != nil {
-		return err
-	}
+	chunks := buildVolumes(ris, intents)
 	n, err := New(r.cfg)
 	if err != nil {
 		return err
@@ -110,54 +109,76 @@ func (r *Registry) Restore(b []byte) error {
 	for _, w := range h.Webhooks {
 		n.webhooks[w.Party] = w.URL
 	}
-	for _, it := range intents {
-		if n.intents[it.ID] != nil || len(it.Volumes) == 0 {
-			return fmt.Errorf("registry: snapshot has a repeated or empty intent")
+	// Index the intents in order as their volumes are built.
+	for c := range chunks {
+		if err := <-chunks[c]; err != nil {
+			return err
 		}
-		n.intents[it.ID] = it
-		if it.State != StateEnded {
-			n.indexIntent(it)
+		for _, it := range intents[c*restoreChunk : min(len(intents), (c+1)*restoreChunk)] {
+			if n.intents[it.ID] != nil || len(it.Volumes) == 0 {
+				return fmt.Errorf("registry: snapshot has a repeated or empty intent")
+			}
+			n.intents[it.ID] = it
+			if it.State != StateEnded {
+				n.indexIntent(it)
+			}
 		}
 	}
 	*r = *n
 	return nil
 }
 
+// restoreChunk is how many intents a worker of buildVolumes builds at a time.
+const restoreChunk = 1024
+
 // buildVolumes makes the intents of a snapshot, validating their volumes
-// on every core.
-func buildVolumes(in []*restoreIntent, out []*Intent) error {
-	workers := runtime.GOMAXPROCS(0)
-	errs := make([]error, workers)
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Add(1)
+// on every core, in chunks of restoreChunk intents. It returns at once; the
+// channel of each chunk yields nil once out holds its intents, or an
+// error. Workers stop at the first error.
+func buildVolumes(in []*restoreIntent, out []*Intent) []chan error {
+	chunks := make([]chan error, (len(in)+restoreChunk-1)/restoreChunk)
+	for c := range chunks {
+		chunks[c] = make(chan error, 1)
+	}
+	var next atomic.Int64
+	var failed atomic.Bool
+	build := func(c int) error {
+		for i := c * restoreChunk; i < min(len(in), (c+1)*restoreChunk); i++ {
+			ri := in[i]
+			if ri == nil {
+				return fmt.Errorf("registry: snapshot has a missing intent")
+			}
+			it := ri.Intent
+			it.Volumes = make([]*geo.Volume, len(ri.Volumes))
+			for k, spec := range ri.Volumes {
+				v, err := geo.NewVolume(spec, geo.NoLimits)
+				if err != nil {
+					return fmt.Errorf("registry: snapshot intent %s: %w", it.ID, err)
+				}
+				it.Volumes[k] = v
+			}
+			out[i] = &it
+		}
+		return nil
+	}
+	for range runtime.GOMAXPROCS(0) {
 		go func() {
-			defer wg.Done()
-			for i := w; i < len(in); i += workers {
-				ri := in[i]
-				if ri == nil {
-					errs[w] = fmt.Errorf("registry: snapshot has a missing intent")
+			for {
+				c := int(next.Add(1) - 1)
+				if c >= len(chunks) {
 					return
 				}
-				it := ri.Intent
-				it.Volumes = make([]*geo.Volume, len(ri.Volumes))
-				for k, spec := range ri.Volumes {
-					v, err := geo.NewVolume(spec, geo.NoLimits)
-					if err != nil {
-						errs[w] = fmt.Errorf("registry: snapshot intent %s: %w", it.ID, err)
-						return
-					}
-					it.Volumes[k] = v
+				if failed.Load() {
+					chunks[c] <- errors.New("registry: snapshot not built: an earlier intent failed")
+					continue
 				}
-				out[i] = &it
+				err := build(c)
+				if err != nil {
+					failed.Store(true)
+				}
+				chunks[c] <- err
 			}
 		}()
 	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	return chunks
 }

@@ -63,6 +63,11 @@ func (s *Service) openLog(ctx context.Context) error {
 			return fmt.Errorf("service: log key: %w", err)
 		}
 	}
+	return nil
+}
+
+// loadTree reads the Merkle tree's stored hashes from the store.
+func (s *Service) loadTree(ctx context.Context) error {
 	err := s.store.ReadHashes(ctx, func(i uint64, hs []tlog.Hash) error { return s.log.tree.Load(i, hs) })
 	if err != nil {
 		return fmt.Errorf("service: loading the Merkle tree: %w", err)
@@ -440,4 +445,67 @@ func (s *Service) readEntries(ctx context.Context, from uint64, count int, fn fu
 		err = nil
 	}
 	return err
+}
+
+// startAudit checks, in the background, the entries 1..upto that start-up
+// did not replay (the latest snapshot holds their effect): each must
+// decode, its content must match its leaf, and its leaf must be the one in
+// the Merkle tree. Replayed entries were checked on replay. A failure
+// stops writes (as a store failure does) and is reported on Audit.
+func (s *Service) startAudit(upto uint64) {
+	s.audit.done = make(chan error, 1)
+	if upto == 0 {
+		s.audit.done <- nil
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s.audit.cancel = cancel
+	s.audit.wg.Add(1)
+	go func() {
+		defer s.audit.wg.Done()
+		start := time.Now()
+		err := s.store.Read(ctx, 1, func(rec ledger.Record) error {
+			if rec.Index > upto {
+				return errAuditDone
+			}
+			_, leaf, err := DecodeStored(rec.Index, rec.Data)
+			if err != nil {
+				return fmt.Errorf("entry %d: %w", rec.Index, err)
+			}
+			return s.checkLeaf(rec.Index, leaf)
+		})
+		switch {
+		case err == nil || errors.Is(err, errAuditDone):
+			s.cfg.Logger.Info("log audited", "entries", upto, "took", time.Since(start).Round(time.Millisecond))
+			err = nil
+		case ctx.Err() != nil:
+			err = nil // closed before the audit ended: nothing found
+		default:
+			err = fmt.Errorf("service: the log failed its audit: %w", err)
+			s.fail(err)
+		}
+		s.audit.done <- err
+	}()
+}
+
+var errAuditDone = errors.New("audit done")
+
+// Audit yields, once, the result of the start-up audit of the entries the
+// latest snapshot covers: nil if they all check out (or the service closed
+// before the audit ended), else what is wrong (writes are refused then).
+func (s *Service) Audit() <-chan error { return s.audit.done }
+
+// auditState is the start-up audit's.
+type auditState struct {
+	done   chan error
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// stopAudit cancels the audit and waits for it.
+func (s *Service) stopAudit() {
+	if s.audit.cancel != nil {
+		s.audit.cancel()
+	}
+	s.audit.wg.Wait()
 }

@@ -104,6 +104,12 @@ type Service struct {
 	log logState
 
 	alertHook atomic.Pointer[func([]registry.Alert)]
+
+	audit auditState
+
+	// snapSaving is set by the sequencer when it hands a snapshot to the
+	// committer and cleared once that snapshot is saved (or failed).
+	snapSaving atomic.Bool
 }
 
 // SetAlertHook sets a function the committer calls with the alerts of each
@@ -128,6 +134,7 @@ type batch struct {
 	results  []outcome
 	snapshot []byte // registry snapshot after the batch, if due
 	snapAt   uint64
+	final    bool // the closing snapshot: saved before Close returns
 }
 
 // Open rebuilds the registry from cfg.Store and starts the sequencer and
@@ -165,9 +172,15 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 	if err := s.openLog(ctx); err != nil {
 		return nil, err
 	}
-	if err := s.recover(ctx); err != nil {
+	// The tree loads while the registry restores its snapshot; replaying
+	// later entries waits for it (it checks their leaves).
+	tree := make(chan error, 1)
+	go func() { tree <- s.loadTree(ctx) }()
+	covered, err := s.recover(ctx, tree)
+	if err != nil {
 		return nil, err
 	}
+	s.startAudit(covered)
 	if err := s.signCheckpoint(s.log.tree.Size()); err != nil {
 		return nil, err
 	}
@@ -176,26 +189,40 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 	return s, nil
 }
 
-// recover loads the latest snapshot and replays the entries after it.
-func (s *Service) recover(ctx context.Context) error {
+// recover loads the latest snapshot and replays the entries after it,
+// checking each against the Merkle tree. It returns the index of the
+// snapshot: the entries up to it are left to the audit.
+func (s *Service) recover(ctx context.Context, tree <-chan error) (uint64, error) {
+	treeErr := func() error { // waits for the tree, once
+		if tree != nil {
+			err := <-tree
+			tree = nil
+			return err
+		}
+		return nil
+	}
+	defer treeErr()
 	from := uint64(1)
 	idx, snap, err := s.store.LatestSnapshot(ctx)
 	switch {
 	case errors.Is(err, ledger.ErrNoSnapshot):
 	case err != nil:
-		return fmt.Errorf("service: loading snapshot: %w", err)
+		return 0, fmt.Errorf("service: loading snapshot: %w", err)
 	default:
 		if err := s.reg.Restore(snap); err != nil {
-			return fmt.Errorf("service: snapshot at entry %d: %w", idx, err)
+			return 0, fmt.Errorf("service: snapshot at entry %d: %w", idx, err)
 		}
 		if s.reg.LastIndex() != idx {
-			return fmt.Errorf("service: snapshot at entry %d holds state after entry %d", idx, s.reg.LastIndex())
+			return 0, fmt.Errorf("service: snapshot at entry %d holds state after entry %d", idx, s.reg.LastIndex())
 		}
 		from = idx + 1
 	}
+	if err := treeErr(); err != nil {
+		return 0, err
+	}
 	last := s.store.LastIndex()
 	if last+1 < from {
-		return fmt.Errorf("service: snapshot at entry %d is past the end of the log (%d): the log lost entries", from-1, last)
+		return 0, fmt.Errorf("service: snapshot at entry %d is past the end of the log (%d): the log lost entries", from-1, last)
 	}
 	total := last - from + 1
 	n := uint64(0)
@@ -218,10 +245,10 @@ func (s *Service) recover(ctx context.Context) error {
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("service: replaying the log: %w", err)
+		return 0, fmt.Errorf("service: replaying the log: %w", err)
 	}
 	s.cfg.Logger.Info("registry rebuilt", "snapshot", from-1, "replayed", n, "last", s.reg.LastIndex())
-	return nil
+	return from - 1, nil
 }
 
 // Submit sequences cmd, waits until its entry is durable, and returns what
@@ -324,6 +351,13 @@ func (s *Service) writable() error {
 	return nil
 }
 
+// logFailed returns the store failure that stopped writes, if any.
+func (s *Service) logFailed() error {
+	s.stateMu.Lock()
+	defer s.stateMu.Unlock()
+	return s.failed
+}
+
 // View calls fn with the registry, which fn must only read and not keep.
 func (s *Service) View(fn func(r *registry.Registry)) {
 	s.mu.Lock()
@@ -397,6 +431,7 @@ func (s *Service) Close(ctx context.Context) error {
 		close(s.in)
 	}
 	s.stateMu.Unlock()
+	s.stopAudit()
 	select {
 	case <-s.done:
 		return nil
@@ -408,7 +443,7 @@ func (s *Service) Close(ctx context.Context) error {
 // sequence is the sequencer goroutine.
 func (s *Service) sequence() {
 	defer close(s.commits)
-	sinceSnap := 0
+	snapAt := s.reg.LastIndex() // where the last snapshot was taken (or recovery started)
 	for p := range s.in {
 		b := &batch{}
 		s.mu.Lock()
@@ -426,19 +461,38 @@ func (s *Service) sequence() {
 			break
 		}
 	flush:
-		sinceSnap += len(b.recs)
-		if sinceSnap >= s.cfg.SnapshotEvery && len(b.recs) > 0 {
-			if snap, err := s.reg.Snapshot(); err == nil {
-				b.snapshot, b.snapAt, sinceSnap = snap, s.reg.LastIndex(), 0
-			} else {
-				s.cfg.Logger.Error("snapshot failed", "err", err)
-			}
+		// A snapshot is taken only when none is being saved: encoding one
+		// that the committer would have to drop is wasted sequencer time.
+		if len(b.recs) > 0 && s.reg.LastIndex()-snapAt >= uint64(s.cfg.SnapshotEvery) && !s.snapSaving.Load() {
+			s.snapshotInto(b)
+			snapAt = s.reg.LastIndex()
 		}
 		s.mu.Unlock()
 		if len(b.waiters) > 0 || b.snapshot != nil {
 			s.commits <- b
 		}
 	}
+	// Closing: a last snapshot, so that a clean restart replays nothing.
+	s.mu.Lock()
+	if s.reg.LastIndex() > snapAt && s.logFailed() == nil {
+		b := &batch{final: true}
+		s.snapshotInto(b)
+		if b.snapshot != nil {
+			s.commits <- b
+		}
+	}
+	s.mu.Unlock()
+}
+
+// snapshotInto encodes the registry into b's snapshot (under s.mu).
+func (s *Service) snapshotInto(b *batch) {
+	snap, err := s.reg.Snapshot()
+	if err != nil {
+		s.cfg.Logger.Error("snapshot failed", "err", err)
+		return
+	}
+	b.snapshot, b.snapAt = snap, s.reg.LastIndex()
+	s.snapSaving.Store(true)
 }
 
 // decide applies one command (under s.mu). A refusal is answered at once;
@@ -608,7 +662,6 @@ func NewUUID() string {
 
 // commit is the committer goroutine.
 func (s *Service) commit() {
-	saving := make(chan struct{}, 1) // holds a token while a snapshot is saved
 	var snapWG sync.WaitGroup
 	defer close(s.done)
 	defer snapWG.Wait() // runs before done is closed: Close waits for it
@@ -655,22 +708,28 @@ func (s *Service) commit() {
 		}
 		if b.snapshot != nil {
 			// Its entries are durable now. Save it in the background so
-			// that commits go on meanwhile; skip it if the last one is
-			// still being written.
-			select {
-			case saving <- struct{}{}:
+			// that commits go on meanwhile (the sequencer takes no other
+			// until this one is saved); the closing one is saved before
+			// Close returns.
+			save := func(at uint64, data []byte) {
+				defer snapWG.Done()
+				defer s.snapSaving.Store(false)
+				if err := s.store.SaveSnapshot(context.Background(), at, data); err != nil {
+					s.cfg.Logger.Error("saving snapshot", "index", at, "err", err)
+				} else {
+					s.cfg.Logger.Info("snapshot saved", "index", at, "bytes", len(data))
+				}
+			}
+			switch {
+			case b.final && s.logFailed() != nil:
+				s.snapSaving.Store(false) // a failed log takes no snapshot
+			case b.final:
+				snapWG.Wait() // the last periodic one first
 				snapWG.Add(1)
-				go func(at uint64, data []byte) {
-					defer snapWG.Done()
-					defer func() { <-saving }()
-					if err := s.store.SaveSnapshot(context.Background(), at, data); err != nil {
-						s.cfg.Logger.Error("saving snapshot", "index", at, "err", err)
-					} else {
-						s.cfg.Logger.Info("snapshot saved", "index", at, "bytes", len(data))
-					}
-				}(b.snapAt, b.snapshot)
+				save(b.snapAt, b.snapshot)
 			default:
-				s.cfg.Logger.Info("snapshot skipped: the previous one is still being saved", "index", b.snapAt)
+				snapWG.Add(1)
+				go save(b.snapAt, b.snapshot)
 			}
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -181,5 +182,107 @@ func TestSubmitAllSharesRequest(t *testing.T) {
 	}
 	if full != 1 || refs != 4 {
 		t.Fatalf("batch logged with %d full requests and %d references, want 1 and 4", full, refs)
+	}
+}
+
+// TestCloseSavesSnapshot: a clean Close leaves a snapshot at the last
+// entry, so the next start replays nothing, and the state it restores is
+// the state a replay of the whole log gives. A periodic snapshot is taken
+// on the way (SnapshotEvery 25).
+func TestCloseSavesSnapshot(t *testing.T) {
+	ctx := context.Background()
+	mem := ledger.NewMemStore()
+	svc := open(t, mem)
+	for _, c := range []service.Command{party("root", registry.RoleAuthority), party("alpha", registry.RoleMember)} {
+		if _, err := svc.Submit(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 40 {
+		if _, err := svc.Submit(ctx, fileAt("alpha", float64(i)*0.01)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := svc.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	idx, _, err := mem.LatestSnapshot(ctx)
+	if err != nil || idx != mem.LastIndex() {
+		t.Fatalf("after Close: latest snapshot %d (%v), last entry %d; want a snapshot at the last entry", idx, err, mem.LastIndex())
+	}
+	if idxs, _ := mem.SnapshotIndexes(ctx); len(idxs) < 2 {
+		t.Fatalf("snapshots %v: want the periodic one too", idxs)
+	}
+	again := open(t, mem)
+	defer again.Close(ctx)
+	scratch, err := service.ReplayAll(ctx, mem, registry.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := scratch.Snapshot()
+	var have []byte
+	again.View(func(r *registry.Registry) { have, _ = r.Snapshot() })
+	if !bytes.Equal(want, have) {
+		t.Fatal("state restored from the closing snapshot differs from a replay of the log")
+	}
+}
+
+// tamperedStore changes one byte of record k whenever it is read, as an
+// operator editing the log on disk would.
+type tamperedStore struct {
+	ledger.Store
+	k uint64
+}
+
+func (s *tamperedStore) Read(ctx context.Context, from uint64, fn func(ledger.Record) error) error {
+	return s.Store.Read(ctx, from, func(r ledger.Record) error {
+		if r.Index == s.k {
+			r.Data = bytes.Clone(r.Data)
+			i := bytes.Index(r.Data, []byte(`"lat"`))
+			if i < 0 {
+				return fmt.Errorf("test: record %d has no lat to change", r.Index)
+			}
+			r.Data[i+7]++ // the first digit of the latitude
+		}
+		return fn(r)
+	})
+}
+
+// TestAuditAfterSnapshot: entries a start-up does not replay (the closing
+// snapshot covers them all) are audited in the background; a changed one
+// stops writes and is reported on Audit, an intact log reports nil.
+func TestAuditAfterSnapshot(t *testing.T) {
+	ctx := context.Background()
+	mem := ledger.NewMemStore()
+	svc := open(t, mem)
+	for _, c := range []service.Command{party("root", registry.RoleAuthority), party("alpha", registry.RoleMember)} {
+		if _, err := svc.Submit(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 10 {
+		if _, err := svc.Submit(ctx, fileAt("alpha", float64(i)*0.01)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	svc.Close(ctx)
+
+	intact := open(t, mem)
+	if err := <-intact.Audit(); err != nil {
+		t.Fatalf("audit of an intact log: %v", err)
+	}
+	if _, err := intact.Submit(ctx, fileAt("alpha", 1)); err != nil {
+		t.Fatalf("a write after a clean audit: %v", err)
+	}
+	intact.Close(ctx)
+
+	bad := open(t, &tamperedStore{Store: mem, k: 7})
+	defer bad.Close(ctx)
+	err := <-bad.Audit()
+	if err == nil || !strings.Contains(err.Error(), "entry 7") {
+		t.Fatalf("audit of a log whose entry 7 was changed: %v", err)
+	}
+	if _, err := bad.Submit(ctx, fileAt("alpha", 2)); !errors.Is(err, service.ErrUnavailable) {
+		t.Fatalf("a write after a failed audit: %v, want ErrUnavailable", err)
 	}
 }

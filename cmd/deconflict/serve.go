@@ -127,13 +127,23 @@ func startService(ctx context.Context, dir string, cfg *dirConfig, log *slog.Log
 func (r *running) serve(ctx context.Context, ln net.Listener) error {
 	errc := make(chan error, 1)
 	go func() { errc <- r.http.Serve(ln) }()
-	select {
-	case <-ctx.Done():
-		return nil
-	case err := <-errc:
-		if errors.Is(err, http.ErrServerClosed) {
+	audit := r.svc.Audit()
+	for {
+		select {
+		case <-ctx.Done():
 			return nil
+		case err := <-audit:
+			if err != nil {
+				// Writes are already refused; a tampered or corrupt log
+				// must not be served at all.
+				return err
+			}
+			audit = nil
+		case err := <-errc:
+			if errors.Is(err, http.ErrServerClosed) {
+				return nil
+			}
+			return err
 		}
-		return err
 	}
 }
