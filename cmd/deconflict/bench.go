@@ -30,12 +30,19 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	batch := fs.Int("batch", 0, "with -http: intents per batch request (0: one intent per request)")
 	dir := fs.String("dir", "", "with -durable or -http: store directory (default: a temporary one)")
 	n := fs.Int("n", 0, "file only the first n intents (0: all)")
+	restartOnly := fs.Bool("restart", false, "time a start-up (open, snapshot, replay, then the background audit) of the store in -dir that an earlier -durable or -http run left, in this fresh process")
 	receipts := fs.Bool("receipts", true, "with -durable or -http: sign a checkpoint per batch and answer each write with a receipt (-http clients verify them)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if *clients < 1 || *batch < 0 || *batch > 1000 || *n < 0 {
 		return errors.New("need -c >= 1, 0 <= -batch <= 1000 and -n >= 0")
+	}
+	if *restartOnly {
+		if *dir == "" {
+			return errors.New("-restart needs -dir: the store of an earlier -durable or -http run")
+		}
+		return benchRestart(ctx, e, *dir)
 	}
 	intents, err := readWorkload(e, *in)
 	if err != nil {
