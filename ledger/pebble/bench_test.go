@@ -2,6 +2,7 @@ package pebblestore
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"testing"
 
@@ -55,4 +56,57 @@ func BenchmarkRead(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "records/s")
+}
+
+// snapshotSize is the size of a registry snapshot of 100,000 intents.
+const snapshotSize = 100 << 20
+
+// snapshotData returns size bytes that compress about as well as a
+// registry snapshot does: JSON-like lines with random numbers.
+func snapshotData(size int) []byte {
+	rng := rand.New(rand.NewPCG(1, 2))
+	data := make([]byte, 0, size+200)
+	for i := 0; len(data) < size; i++ {
+		data = fmt.Appendf(data, `{"id":"%016x","party":"p%d","lo":%d,"hi":%d,"cells":[%d,%d,%d]}`+"\n",
+			rng.Uint64(), rng.IntN(20), rng.IntN(1e6), rng.IntN(1e6), rng.Uint32(), rng.Uint32(), rng.Uint32())
+	}
+	return data[:size]
+}
+
+// BenchmarkSaveSnapshot saves a 100 MB snapshot, durably.
+func BenchmarkSaveSnapshot(b *testing.B) {
+	s := openStore(b, b.TempDir(), Options{})
+	appendRecords(b, s, 1, 1)
+	data := snapshotData(snapshotSize)
+	ctx := context.Background()
+	b.SetBytes(snapshotSize)
+	for b.Loop() {
+		if err := s.SaveSnapshot(ctx, 1, data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkLatestSnapshot reads a 100 MB snapshot from a store just opened,
+// as start-up does.
+func BenchmarkLatestSnapshot(b *testing.B) {
+	dir := b.TempDir()
+	s := openStore(b, dir, Options{})
+	appendRecords(b, s, 1, 2)
+	data := snapshotData(snapshotSize)
+	ctx := context.Background()
+	for i := uint64(1); i <= 2; i++ {
+		if err := s.SaveSnapshot(ctx, i, data); err != nil {
+			b.Fatal(err)
+		}
+	}
+	closeStore(b, s)
+	s = openStore(b, dir, Options{})
+	b.SetBytes(snapshotSize)
+	for b.Loop() {
+		idx, got, err := s.LatestSnapshot(ctx)
+		if err != nil || idx != 2 || len(got) != snapshotSize {
+			b.Fatalf("LatestSnapshot = %d, %d bytes, %v", idx, len(got), err)
+		}
+	}
 }

@@ -4,20 +4,36 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
+	"strconv"
+	"strings"
 )
 
 // Key layout and framing; see the package documentation.
 const (
-	recordPrefix   = "r/"
-	snapshotPrefix = "s/"
-	snapListPrefix = "t/" // empty values, one per snapshot: listing them reads no snapshot data
-	hashPrefix     = "h/" // Merkle tree hashes completed by a record
-	versionKey     = "meta/version"
+	recordPrefix = "r/"
+	hashPrefix   = "h/" // Merkle tree hashes completed by a record
+	versionKey   = "meta/version"
 
-	formatVersion uint32 = 2
+	formatVersion uint32 = 3
+	// formatVersion2 kept snapshots in the database, under
+	// legacySnapshotPrefix and legacySnapListPrefix; Open upgrades it.
+	formatVersion2 uint32 = 2
+
+	legacySnapshotPrefix = "s/" // format 2: a snapshot
+	legacySnapListPrefix = "t/" // format 2: empty values listing the snapshots
 
 	keyLen      = 2 + 8 // prefix || uint64 index
 	checksumLen = 4
+)
+
+// Snapshot files; see the package documentation.
+const (
+	snapshotDir       = "snapshots" // in the store's directory
+	snapshotSuffix    = ".snap"
+	tmpSuffix         = ".tmp" // a snapshot file being written
+	snapshotMagic     = "DCSNAP1\n"
+	snapshotDigits    = 20 // the index in decimal, zero-padded: every uint64 fits
+	snapshotHeaderLen = len(snapshotMagic) + 8 + checksumLen
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -30,10 +46,8 @@ func indexKey(prefix string, index uint64) []byte {
 	return k
 }
 
-func recordKey(index uint64) []byte   { return indexKey(recordPrefix, index) }
-func snapshotKey(index uint64) []byte { return indexKey(snapshotPrefix, index) }
-func snapListKey(index uint64) []byte { return indexKey(snapListPrefix, index) }
-func hashKey(index uint64) []byte     { return indexKey(hashPrefix, index) }
+func recordKey(index uint64) []byte { return indexKey(recordPrefix, index) }
+func hashKey(index uint64) []byte   { return indexKey(hashPrefix, index) }
 
 // prefixEnd returns the smallest key greater than every key with prefix;
 // prefixes here end in '/', which has a successor.
@@ -83,6 +97,53 @@ func decodeValue(index uint64, value []byte) ([]byte, error) {
 	}
 	data := value[checksumLen:]
 	stored := binary.BigEndian.Uint32(value)
+	if got := checksum(index, data); got != stored {
+		return nil, fmt.Errorf("checksum mismatch: stored %08x, computed %08x", stored, got)
+	}
+	return data, nil
+}
+
+// snapshotName is the name of the file holding the snapshot after record
+// index.
+func snapshotName(index uint64) string {
+	return fmt.Sprintf("%0*d%s", snapshotDigits, index, snapshotSuffix)
+}
+
+// parseSnapshotName returns the index of a snapshot file's name. It rejects
+// any other name, temporary files included.
+func parseSnapshotName(name string) (uint64, bool) {
+	digits, ok := strings.CutSuffix(name, snapshotSuffix)
+	if !ok || len(digits) != snapshotDigits || strings.Trim(digits, "0123456789") != "" {
+		return 0, false
+	}
+	index, err := strconv.ParseUint(digits, 10, 64)
+	return index, err == nil
+}
+
+// snapshotHeader returns the header of the file holding data as the
+// snapshot after record index; the data follows it.
+func snapshotHeader(index uint64, data []byte) []byte {
+	h := make([]byte, 0, snapshotHeaderLen)
+	h = append(h, snapshotMagic...)
+	h = binary.BigEndian.AppendUint64(h, index)
+	return binary.BigEndian.AppendUint32(h, checksum(index, data))
+}
+
+// decodeSnapshot verifies the contents of the file named for the snapshot
+// after record index and returns its data, which aliases file. The error
+// says what is wrong, for a CorruptError's Reason.
+func decodeSnapshot(index uint64, file []byte) ([]byte, error) {
+	if len(file) < snapshotHeaderLen {
+		return nil, fmt.Errorf("file of %d bytes is shorter than its %d-byte header", len(file), snapshotHeaderLen)
+	}
+	if magic := file[:len(snapshotMagic)]; string(magic) != snapshotMagic {
+		return nil, fmt.Errorf("bad magic %q", magic)
+	}
+	if got := binary.BigEndian.Uint64(file[len(snapshotMagic):]); got != index {
+		return nil, fmt.Errorf("file holds the snapshot after record %d", got)
+	}
+	data := file[snapshotHeaderLen:]
+	stored := binary.BigEndian.Uint32(file[snapshotHeaderLen-checksumLen:])
 	if got := checksum(index, data); got != stored {
 		return nil, fmt.Errorf("checksum mismatch: stored %08x, computed %08x", stored, got)
 	}

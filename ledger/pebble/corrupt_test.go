@@ -2,6 +2,10 @@ package pebblestore
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -190,13 +194,16 @@ func TestTruncateCorruptTail(t *testing.T) {
 		snapshots   []uint64
 		wantDropped int
 		wantLast    uint64
-		wantSnap    uint64 // 0: none
+		wantSnap    uint64   // 0: none
+		wantKept    []uint64 // the snapshot files left
 	}{
-		{"three at the end", []uint64{8, 9, 10}, nil, 3, 7, 0},
-		{"only the end is truncated", []uint64{3, 10}, nil, 1, 9, 0},
-		{"whole log", span(1, 10), nil, 10, 0, 0},
-		{"snapshot past the new end is deleted", []uint64{9, 10}, []uint64{5, 9}, 2, 8, 5},
-		{"snapshot before the new end is kept", []uint64{10}, []uint64{4, 8}, 1, 9, 8},
+		{"three at the end", []uint64{8, 9, 10}, nil, 3, 7, 0, nil},
+		{"only the end is truncated", []uint64{3, 10}, nil, 1, 9, 0, nil},
+		{"whole log", span(1, 10), nil, 10, 0, 0, nil},
+		{"snapshot past the new end is deleted", []uint64{9, 10}, []uint64{5, 9}, 2, 8, 5, []uint64{5}},
+		{"snapshots past the new end are deleted", []uint64{4, 5, 6, 7, 8, 9, 10}, []uint64{5, 9}, 7, 3, 0, nil},
+		{"snapshot at the new end is kept", []uint64{10}, []uint64{4, 9}, 1, 9, 9, []uint64{4, 9}},
+		{"snapshot before the new end is kept", []uint64{10}, []uint64{4, 8}, 1, 9, 8, []uint64{4, 8}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -221,6 +228,9 @@ func TestTruncateCorruptTail(t *testing.T) {
 			case tt.wantSnap != 0 && (err != nil || idx != tt.wantSnap):
 				t.Errorf("LatestSnapshot = %d, %v; want %d", idx, err, tt.wantSnap)
 			}
+			if kept, err := s.SnapshotIndexes(t.Context()); err != nil || !slices.Equal(kept, tt.wantKept) {
+				t.Errorf("SnapshotIndexes = %v, %v; want %v", kept, err, tt.wantKept)
+			}
 			// Tail truncation never hides a corrupt record in the middle.
 			for _, i := range tt.corrupt {
 				if i <= tt.wantLast {
@@ -233,25 +243,88 @@ func TestTruncateCorruptTail(t *testing.T) {
 	}
 }
 
+// Tampering with snapshot files, bypassing the store.
+type tamperFile func(path string, index uint64) error
+
+// rewriteFile replaces the file at path with f(its contents).
+func rewriteFile(path string, f func([]byte) []byte) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, f(b), 0o644)
+}
+
+var fileCorruptions = []struct {
+	name string
+	do   tamperFile
+}{
+	{"flipped data byte", func(path string, _ uint64) error {
+		return rewriteFile(path, func(b []byte) []byte { b[len(b)-1] ^= 0x01; return b })
+	}},
+	{"flipped checksum byte", func(path string, _ uint64) error {
+		return rewriteFile(path, func(b []byte) []byte { b[snapshotHeaderLen-checksumLen] ^= 0x80; return b })
+	}},
+	{"last byte cut off", func(path string, _ uint64) error {
+		return rewriteFile(path, func(b []byte) []byte { return b[:len(b)-1] })
+	}},
+	{"truncated inside the header", func(path string, _ uint64) error {
+		return rewriteFile(path, func(b []byte) []byte { return b[:snapshotHeaderLen-1] })
+	}},
+	{"empty", func(path string, _ uint64) error {
+		return rewriteFile(path, func([]byte) []byte { return nil })
+	}},
+	{"wrong magic", func(path string, _ uint64) error {
+		return rewriteFile(path, func(b []byte) []byte { copy(b, "DCSNAP2\n"); return b })
+	}},
+	// The intact file of another snapshot under this one's name: the
+	// header names the other index and the checksum covers it.
+	{"file of another snapshot", func(path string, index uint64) error {
+		data := payload(index + 1)
+		return os.WriteFile(path, append(snapshotHeader(index+1, data), data...), 0o644)
+	}},
+}
+
+// snapshotFile is the path of the file of snapshot index in the store in dir.
+func snapshotFile(dir string, index uint64) string {
+	return filepath.Join(dir, snapshotDir, snapshotName(index))
+}
+
 func TestCorruptSnapshot(t *testing.T) {
-	for _, c := range corruptions {
-		t.Run(c.name, func(t *testing.T) {
+	for _, c := range fileCorruptions {
+		t.Run(c.name+"/newest falls back to older", func(t *testing.T) {
 			dir := newLog(t, 10, 3, 6)
-			withDB(t, dir, func(db *pebble.DB) error { return c.do(db, snapshotKey(6)) })
+			if err := c.do(snapshotFile(dir, 6), 6); err != nil {
+				t.Fatal(err)
+			}
 			s := openStore(t, dir, Options{})
 			idx, data, err := s.LatestSnapshot(t.Context())
 			if err != nil || idx != 3 || string(data) != string(payload(3)) {
 				t.Errorf("LatestSnapshot = %d, %q, %v; want the older snapshot 3", idx, data, err)
 			}
 		})
-	}
-	t.Run("all corrupt", func(t *testing.T) {
-		dir := newLog(t, 10, 3, 6)
-		withDB(t, dir, func(db *pebble.DB) error {
-			return errors.Join(flipDataByte(db, snapshotKey(3)), flipDataByte(db, snapshotKey(6)))
+		t.Run(c.name+"/older is not read", func(t *testing.T) {
+			dir := newLog(t, 10, 3, 6)
+			if err := c.do(snapshotFile(dir, 3), 3); err != nil {
+				t.Fatal(err)
+			}
+			s := openStore(t, dir, Options{})
+			idx, data, err := s.LatestSnapshot(t.Context())
+			if err != nil || idx != 6 || string(data) != string(payload(6)) {
+				t.Errorf("LatestSnapshot = %d, %q, %v; want the newest snapshot 6", idx, data, err)
+			}
 		})
-		s := openStore(t, dir, Options{})
-		_, _, err := s.LatestSnapshot(t.Context())
-		wantCorrupt(t, err, ledger.KindSnapshot, 6)
-	})
+		t.Run(c.name+"/all corrupt", func(t *testing.T) {
+			dir := newLog(t, 10, 3, 6)
+			if err := errors.Join(c.do(snapshotFile(dir, 3), 3), c.do(snapshotFile(dir, 6), 6)); err != nil {
+				t.Fatal(err)
+			}
+			s := openStore(t, dir, Options{})
+			_, _, err := s.LatestSnapshot(t.Context())
+			wantCorrupt(t, err, ledger.KindSnapshot, 6)
+			if !strings.HasSuffix(err.Error(), "(and no older snapshot verifies)") {
+				t.Errorf("err = %v, want it to say no older snapshot verifies", err)
+			}
+		})
+	}
 }

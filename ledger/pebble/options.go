@@ -46,7 +46,8 @@ type Options struct {
 	// not log.
 	Logger *slog.Logger
 
-	// fs replaces the file system, for crash tests; nil is the OS's.
+	// fs replaces the file system, for crash tests; nil is the OS's
+	// (vfs.Default). It holds the snapshot files as well as Pebble's.
 	fs vfs.FS
 }
 
@@ -75,6 +76,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.fs == nil {
+		o.fs = vfs.Default
 	}
 	return o
 }

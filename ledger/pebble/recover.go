@@ -8,13 +8,23 @@ import (
 	"github.com/cockroachdb/pebble/v2"
 )
 
-// load checks the format version and the tail of the log, and sets last.
+// load checks the format version (upgrading format 2), prepares the
+// snapshot directory, checks the tail of the log and sets last.
 func (s *Store) load(truncate bool) error {
 	if err := s.checkVersion(); err != nil {
 		return err
 	}
+	if err := s.openSnapshotDir(); err != nil {
+		return err
+	}
 	last, dropped, err := s.checkTail(truncate)
 	if err != nil {
+		return err
+	}
+	// A snapshot after the last record holds state the log lost: the tail
+	// was just truncated, or was truncated by an Open that crashed before
+	// it removed the snapshot.
+	if _, err := s.removeSnapshotsAfter(last); err != nil {
 		return err
 	}
 	s.last.Store(last)
@@ -23,7 +33,7 @@ func (s *Store) load(truncate bool) error {
 }
 
 // checkVersion verifies the format version, writing it into an empty
-// database.
+// database and upgrading a format-2 one.
 func (s *Store) checkVersion() error {
 	v, closer, err := s.db.Get([]byte(versionKey))
 	if errors.Is(err, pebble.ErrNotFound) {
@@ -32,12 +42,40 @@ func (s *Store) checkVersion() error {
 	if err != nil {
 		return fmt.Errorf("read %s: %w", versionKey, wrapPebble(err, 0))
 	}
-	defer closer.Close()
-	if len(v) != 4 {
-		return fmt.Errorf("%w: %s is %d bytes, want 4", ErrUnknownFormat, versionKey, len(v))
+	n := len(v)
+	var got uint32
+	if n == 4 {
+		got = binary.BigEndian.Uint32(v)
 	}
-	if got := binary.BigEndian.Uint32(v); got != formatVersion {
-		return fmt.Errorf("%w: version %d, this build reads version %d", ErrUnknownFormat, got, formatVersion)
+	closer.Close()
+	switch {
+	case n != 4:
+		return fmt.Errorf("%w: %s is %d bytes, want 4", ErrUnknownFormat, versionKey, n)
+	case got == formatVersion2:
+		return s.upgradeFrom2()
+	case got != formatVersion:
+		return fmt.Errorf("%w: version %d, this build reads versions %d and %d", ErrUnknownFormat, got, formatVersion2, formatVersion)
+	}
+	return nil
+}
+
+// upgradeFrom2 turns a format-2 database into format 3 in one synced batch:
+// it deletes the snapshots format 2 kept in the database, which format 3
+// keeps in files, and writes the new version. The store then has no
+// snapshot until the next one is saved.
+func (s *Store) upgradeFrom2() error {
+	b := s.db.NewBatch()
+	defer b.Close()
+	for _, prefix := range []string{legacySnapshotPrefix, legacySnapListPrefix} {
+		if err := b.DeleteRange([]byte(prefix), prefixEnd(prefix), nil); err != nil {
+			return fmt.Errorf("upgrade from format 2: %w", err)
+		}
+	}
+	if err := b.Set([]byte(versionKey), binary.BigEndian.AppendUint32(nil, formatVersion), nil); err != nil {
+		return fmt.Errorf("upgrade from format 2: %w", err)
+	}
+	if err := b.Commit(pebble.Sync); err != nil {
+		return fmt.Errorf("upgrade from format 2: %w", err)
 	}
 	return nil
 }
@@ -65,8 +103,8 @@ func (s *Store) initVersion() error {
 
 // checkTail finds the last record and verifies it. If it does not verify,
 // checkTail fails, or with truncate deletes records from the end until one
-// verifies, along with any snapshot after it; it returns the last index and
-// the number of records deleted.
+// verifies, along with their tree hashes; it returns the last index and the
+// number of records deleted.
 func (s *Store) checkTail(truncate bool) (last uint64, dropped int, err error) {
 	it, err := s.db.NewIter(&pebble.IterOptions{
 		LowerBound: []byte(recordPrefix),
@@ -86,13 +124,6 @@ func (s *Store) checkTail(truncate bool) (last uint64, dropped int, err error) {
 	}
 	dropped = int(b.Count())
 	if err := b.DeleteRange(hashKey(last+1), prefixEnd(hashPrefix), nil); err != nil {
-		return 0, 0, err
-	}
-	// A snapshot after the new last record holds state the log lost.
-	if err := b.DeleteRange(snapListKey(last+1), prefixEnd(snapListPrefix), nil); err != nil {
-		return 0, 0, err
-	}
-	if err := b.DeleteRange(snapshotKey(last+1), prefixEnd(snapshotPrefix), nil); err != nil {
 		return 0, 0, err
 	}
 	if err := b.Commit(pebble.Sync); err != nil {

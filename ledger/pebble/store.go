@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/deconflict/deconflict/ledger"
@@ -18,12 +19,15 @@ import (
 // write or whose format version it does not know.
 var ErrUnknownFormat = errors.New("pebblestore: unknown store format")
 
-// Store is a [ledger.Store] in a Pebble database. It is safe for concurrent
-// use: Append calls are serialized, SaveSnapshot calls are serialized, and
-// Read and LatestSnapshot run concurrently with both.
+// Store is a [ledger.Store] in a Pebble database, with its snapshots in
+// files. It is safe for concurrent use: Append calls are serialized,
+// SaveSnapshot calls are serialized, and Read and LatestSnapshot run
+// concurrently with both.
 type Store struct {
 	db      *pebble.DB
-	dropped int // records deleted by Open; immutable after Open
+	fs      vfs.FS // the file system of db and of the snapshot files
+	snapDir string // the directory of the snapshot files
+	dropped int    // records deleted by Open; immutable after Open
 
 	// writeMu serializes Append, so each sees a stable last index.
 	writeMu sync.Mutex
@@ -34,6 +38,10 @@ type Store struct {
 
 	// snapMu serializes SaveSnapshot, so pruning sees a stable set.
 	snapMu sync.Mutex
+	// pruneMu keeps SaveSnapshot from removing snapshot files while
+	// LatestSnapshot opens them: it holds it to remove, LatestSnapshot
+	// holds it shared from listing the files until they are open.
+	pruneMu sync.RWMutex
 
 	// mu guards closed. Every call but LastIndex and Dropped registers in
 	// ops while holding mu and !closed, so Close can wait for them before
@@ -67,7 +75,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pebblestore: open %s: %w", dir, wrapPebble(err, 0))
 	}
-	s := &Store{db: db, done: make(chan struct{})}
+	s := &Store{db: db, fs: opts.fs, snapDir: opts.fs.PathJoin(dir, snapshotDir), done: make(chan struct{})}
 	if err := s.load(opts.TruncateCorruptTail); err != nil {
 		return nil, errors.Join(fmt.Errorf("pebblestore: open %s: %w", dir, err), db.Close())
 	}
