@@ -41,7 +41,7 @@ func newCircle(c CircleSpec) (shape, error) {
 
 // newPolygon validates a ring of [lat, lng] pairs and returns it normalised
 // (no closing vertex, counter-clockwise) with its prepared shape.
-func newPolygon(ring [][2]Degrees, maxArea float64) ([][2]Degrees, shape, error) {
+func newPolygon(ring [][2]Degrees, maxArea float64, checkCrossing bool) ([][2]Degrees, shape, error) {
 	if n := len(ring); n > 1 && ring[0] == ring[n-1] {
 		ring = ring[:n-1] // GeoJSON-style closing vertex
 	}
@@ -64,8 +64,10 @@ func newPolygon(ring [][2]Degrees, maxArea float64) ([][2]Degrees, shape, error)
 			return nil, shape{}, fieldErr(fieldIndex("polygon", j), ring[j], "is antipodal to the vertex before it: the edge is undefined")
 		}
 	}
-	if i, j, ok := selfIntersection(pts); ok {
-		return nil, shape{}, fieldErr("polygon", nil, "edges %d and %d cross: the ring must not intersect itself", i, j)
+	if checkCrossing {
+		if i, j, ok := selfIntersection(pts); ok {
+			return nil, shape{}, fieldErr("polygon", nil, "edges %d and %d cross: the ring must not intersect itself", i, j)
+		}
 	}
 	loop := s2.LoopFromPoints(pts)
 	out := ring

@@ -451,3 +451,40 @@ func TestPrefix(t *testing.T) {
 		t.Errorf("Prefix changed a non-FieldError")
 	}
 }
+
+// TestNewStoredVolume: a stored volume is built as NewVolume builds it,
+// without the crossing check only (and without limits).
+func TestNewStoredVolume(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	spec := func(ring ...[2]geo.Degrees) geo.VolumeSpec {
+		return geo.VolumeSpec{Polygon: ring, AltLoM: 0, AltHiM: 100, Start: t0, End: t0.Add(time.Hour)}
+	}
+	// Clockwise: both normalise it the same way.
+	good := spec([2]geo.Degrees{35, 40}, [2]geo.Degrees{35.1, 40}, [2]geo.Degrees{35.1, 40.1}, [2]geo.Degrees{35, 40.1})
+	a, err := geo.NewVolume(good, geo.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := geo.NewStoredVolume(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ja, _ := a.MarshalJSON()
+	jb, _ := b.MarshalJSON()
+	if string(ja) != string(jb) || a.Area() != b.Area() || a.Bound(0) != b.Bound(0) {
+		t.Fatalf("stored volume differs: %s area %v, want %s area %v", jb, b.Area(), ja, a.Area())
+	}
+	bowtie := spec([2]geo.Degrees{35, 40}, [2]geo.Degrees{35.1, 40.1}, [2]geo.Degrees{35.1, 40}, [2]geo.Degrees{35, 40.1})
+	if _, err := geo.NewVolume(bowtie, geo.Limits{}); err == nil {
+		t.Fatal("NewVolume accepted a crossing ring")
+	}
+	if _, err := geo.NewStoredVolume(bowtie); err != nil {
+		t.Fatalf("NewStoredVolume checked crossings: %v", err)
+	}
+	// Everything else is still checked.
+	bad := good
+	bad.AltHiM = -1
+	if _, err := geo.NewStoredVolume(bad); err == nil {
+		t.Fatal("NewStoredVolume accepted alt_hi below alt_lo")
+	}
+}

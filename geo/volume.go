@@ -83,6 +83,19 @@ type Volume struct {
 // NewVolume validates spec against lim and prepares it for conflict tests.
 // Every error wraps ErrInvalid and is a *FieldError.
 func NewVolume(spec VolumeSpec, lim Limits) (*Volume, error) {
+	return newVolume(spec, lim, true)
+}
+
+// NewStoredVolume is NewVolume with NoLimits for a volume that NewVolume
+// accepted once and that comes back from the service's own storage (a
+// registry snapshot, checksummed): it checks everything NewVolume checks
+// but whether a polygon's edges cross, the costliest check (a quarter of
+// a restart's volume building).
+func NewStoredVolume(spec VolumeSpec) (*Volume, error) {
+	return newVolume(spec, NoLimits, false)
+}
+
+func newVolume(spec VolumeSpec, lim Limits, checkCrossing bool) (*Volume, error) {
 	lim = lim.withDefaults()
 	v := &Volume{spec: spec}
 	if err := v.validateAltTime(lim); err != nil {
@@ -99,7 +112,7 @@ func NewVolume(spec VolumeSpec, lim Limits) (*Volume, error) {
 		}
 		v.spec.Circle, v.shape = &c, s
 	case spec.Polygon != nil:
-		ring, s, err := newPolygon(spec.Polygon, lim.MaxArea)
+		ring, s, err := newPolygon(spec.Polygon, lim.MaxArea, checkCrossing)
 		if err != nil {
 			return nil, err
 		}

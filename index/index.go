@@ -231,9 +231,21 @@ func (x *Index) Insert(v *geo.Volume) Ref {
 			bs = slices.Insert(bs, i, bucket{b: b})
 			e.kinds[kind] = bs
 		}
-		bs[i].postings = append(bs[i].postings, p)
+		bs[i].postings = appendPosting(bs[i].postings, p)
 	}, +1)
 	return r
+}
+
+// appendPosting appends p to list, doubling its capacity when full: append
+// grows large slices by only a quarter, and coarse cells' lists of tens of
+// thousands of postings were copied over and over.
+func appendPosting(list []posting, p posting) []posting {
+	if len(list) == cap(list) {
+		grown := make([]posting, len(list), max(4, 2*cap(list)))
+		copy(grown, list)
+		list = grown
+	}
+	return append(list, p)
 }
 
 func cmpBucket(e bucket, b int64) int {

@@ -214,3 +214,69 @@ func TestConfigRejectsNegativeCoarsen(t *testing.T) {
 		t.Fatal("Coarsen -1 accepted: coverings finer than the cap's bound miss conflicts")
 	}
 }
+
+// TestInsertAllEqualsInsert: InsertAll into an empty index builds exactly
+// the index that Insert one by one builds (cells, buckets in order,
+// postings in order, counts), and into a non-empty one it inserts one by
+// one; searches then agree with brute force.
+func TestInsertAllEqualsInsert(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 5))
+	var vols []*geo.Volume
+	for range 3000 {
+		p := places[r.IntN(len(places))]
+		vols = append(vols, randomVolume(r, p[0]+(r.Float64()-0.5)*3, p[1]+(r.Float64()-0.5)*3))
+	}
+	one, _ := New(Config{})
+	for _, v := range vols {
+		one.Insert(v)
+	}
+	all, _ := New(Config{})
+	refs := all.InsertAll(vols)
+	for i, ref := range refs {
+		if ref != Ref(i) || all.Volume(ref) != vols[i] {
+			t.Fatalf("volume %d got ref %d", i, ref)
+		}
+	}
+	if one.n != all.n || one.long != all.long || one.levelCount != all.levelCount || len(one.cells) != len(all.cells) || len(all.stamp) != len(all.vols) {
+		t.Fatalf("counts differ: n %d/%d long %d/%d levels %v/%v cells %d/%d", one.n, all.n, one.long, all.long, one.levelCount, all.levelCount, len(one.cells), len(all.cells))
+	}
+	for id, a := range one.cells {
+		b := all.cells[id]
+		if b == nil {
+			t.Fatalf("cell %v missing", id)
+		}
+		for kind := range a.kinds {
+			if len(a.kinds[kind]) != len(b.kinds[kind]) {
+				t.Fatalf("cell %v kind %d: %d buckets, want %d", id, kind, len(b.kinds[kind]), len(a.kinds[kind]))
+			}
+			for i, bk := range a.kinds[kind] {
+				if bk.b != b.kinds[kind][i].b || !slices.Equal(bk.postings, b.kinds[kind][i].postings) {
+					t.Fatalf("cell %v kind %d bucket %d differs", id, kind, bk.b)
+				}
+			}
+		}
+	}
+	// More volumes on top: the lists grow past their exact size.
+	more := make([]*geo.Volume, 0, 500)
+	for range 500 {
+		p := places[r.IntN(len(places))]
+		more = append(more, randomVolume(r, p[0]+(r.Float64()-0.5)*3, p[1]+(r.Float64()-0.5)*3))
+	}
+	all.InsertAll(more)
+	vols = append(vols, more...)
+	for qi := range 300 {
+		p := places[r.IntN(len(places))]
+		q := randomVolume(r, p[0]+(r.Float64()-0.5)*3, p[1]+(r.Float64()-0.5)*3)
+		var want, got []int
+		for i, v := range vols {
+			if geo.Conflict(q, v, geo.Separation{}) {
+				want = append(want, i)
+			}
+		}
+		all.Search(q, geo.Separation{}, func(ref Ref, _ *geo.Volume) bool { got = append(got, int(ref)); return true })
+		slices.Sort(got)
+		if !slices.Equal(got, want) {
+			t.Fatalf("query %d: found %v, brute force %v", qi, got, want)
+		}
+	}
+}

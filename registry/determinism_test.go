@@ -906,4 +906,17 @@ func TestRestoreManyChunks(t *testing.T) {
 	if got := snapshot(t, again); !bytes.Equal(got, good) {
 		t.Fatal("a failed Restore changed the state")
 	}
+	// Decoding runs ahead of building in the background: a snapshot cut
+	// short in a late chunk, or with bytes after the last intent, fails.
+	for name, b := range map[string][]byte{
+		"cut short":   good[:len(good)*6/10],
+		"extra bytes": append(bytes.Clone(good), 0),
+	} {
+		if err := again.Restore(b); err == nil || !strings.Contains(err.Error(), "decoding snapshot") {
+			t.Fatalf("Restore of a snapshot %s: %v", name, err)
+		}
+		if got := snapshot(t, again); !bytes.Equal(got, good) {
+			t.Fatalf("a failed Restore (%s) changed the state", name)
+		}
+	}
 }

@@ -235,12 +235,16 @@ func (r *Registry) conflicts(owner PartyID, self IntentID, vols []*geo.Volume, a
 	return out
 }
 
-// index adds it's volumes to the index.
-func (r *Registry) indexIntent(it *Intent) {
+// indexIntent adds it's volumes to the index.
+func (r *Registry) indexIntent(it *Intent) { r.indexIntentWith(it, r.idx.Insert) }
+
+// indexIntentWith is indexIntent with insert (Insert, or a restore's
+// index.Bulk Add) storing each volume.
+func (r *Registry) indexIntentWith(it *Intent, insert func(*geo.Volume) index.Ref) {
 	it.endNano = it.end()
 	refs := make([]index.Ref, len(it.Volumes))
 	for i, v := range it.Volumes {
-		ref := r.idx.Insert(v)
+		ref := insert(v)
 		refs[i] = ref
 		if int(ref) >= len(r.owners) {
 			r.owners = append(r.owners, make([]volRef, int(ref)+1-len(r.owners))...)

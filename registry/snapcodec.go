@@ -178,63 +178,86 @@ func (d *decoder) count(min int) int {
 }
 
 func decodeSnapshot(b []byte) (snapHeader, []*restoreIntent, error) {
+	h, d, n, err := decodeSnapshotHeader(b)
+	if err != nil {
+		return h, nil, err
+	}
+	out := make([]*restoreIntent, n)
+	for i := range out {
+		if out[i], err = d.intent(); err != nil {
+			return h, nil, err
+		}
+	}
+	return h, out, d.end()
+}
+
+// decodeSnapshotHeader decodes a snapshot's header and returns the decoder
+// at the first of its n intents (d.intent decodes them in turn, then d.end
+// checks that nothing follows).
+func decodeSnapshotHeader(b []byte) (snapHeader, *decoder, int, error) {
 	var h snapHeader
 	if !bytes.HasPrefix(b, []byte(snapshotMagic)) {
-		return h, nil, errors.New("not a version 3 snapshot")
+		return h, nil, 0, errors.New("not a version 3 snapshot")
 	}
 	d := &decoder{b: b[len(snapshotMagic):]}
 	hj := d.bytes(d.uvarint())
 	if d.err != nil {
-		return h, nil, d.err
+		return h, nil, 0, d.err
 	}
 	dec := json.NewDecoder(bytes.NewReader(hj))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&h); err != nil {
-		return h, nil, fmt.Errorf("snapshot header: %w", err)
+		return h, nil, 0, fmt.Errorf("snapshot header: %w", err)
 	}
 	n := d.count(8)
-	out := make([]*restoreIntent, 0, n)
-	for range n {
-		ri := &restoreIntent{}
-		it := &ri.Intent
-		it.ID, it.Owner, it.OVN = IntentID(d.str()), PartyID(d.str()), OVN(d.str())
-		it.Priority = int(d.varint())
-		it.State = State(d.str())
-		it.Created, it.Updated = time.Unix(0, d.varint()).UTC(), time.Unix(0, d.varint()).UTC()
-		if np := d.count(1); np > 0 {
-			it.PreemptedBy = make([]IntentID, np)
-			for k := range it.PreemptedBy {
-				it.PreemptedBy[k] = IntentID(d.str())
-			}
+	return h, d, n, d.err
+}
+
+// intent decodes the next intent.
+func (d *decoder) intent() (*restoreIntent, error) {
+	ri := &restoreIntent{}
+	it := &ri.Intent
+	it.ID, it.Owner, it.OVN = IntentID(d.str()), PartyID(d.str()), OVN(d.str())
+	it.Priority = int(d.varint())
+	it.State = State(d.str())
+	it.Created, it.Updated = time.Unix(0, d.varint()).UTC(), time.Unix(0, d.varint()).UTC()
+	if np := d.count(1); np > 0 {
+		it.PreemptedBy = make([]IntentID, np)
+		for k := range it.PreemptedBy {
+			it.PreemptedBy[k] = IntentID(d.str())
 		}
-		if det := d.bytes(d.uvarint()); len(det) > 0 {
-			it.Details = bytes.Clone(det)
-		}
-		nv := d.count(8)
-		ri.Volumes = make([]geo.VolumeSpec, nv)
-		for k := range ri.Volumes {
-			s := &ri.Volumes[k]
-			switch d.uvarint() {
-			case 0:
-				s.Circle = &geo.CircleSpec{Lat: geo.Degrees(d.float()), Lng: geo.Degrees(d.float()), RadiusM: geo.Meters(d.float())}
-			case 1:
-				s.Polygon = make([][2]geo.Degrees, d.count(16))
-				for j := range s.Polygon {
-					s.Polygon[j] = [2]geo.Degrees{geo.Degrees(d.float()), geo.Degrees(d.float())}
-				}
-			default:
-				d.err = errShort
-			}
-			s.AltLoM, s.AltHiM = geo.Meters(d.float()), geo.Meters(d.float())
-			s.Start, s.End = time.Unix(0, d.varint()).UTC(), time.Unix(0, d.varint()).UTC()
-		}
-		if d.err != nil {
-			return h, nil, d.err
-		}
-		out = append(out, ri)
 	}
+	if det := d.bytes(d.uvarint()); len(det) > 0 {
+		it.Details = bytes.Clone(det)
+	}
+	nv := d.count(8)
+	ri.Volumes = make([]geo.VolumeSpec, nv)
+	for k := range ri.Volumes {
+		s := &ri.Volumes[k]
+		switch d.uvarint() {
+		case 0:
+			s.Circle = &geo.CircleSpec{Lat: geo.Degrees(d.float()), Lng: geo.Degrees(d.float()), RadiusM: geo.Meters(d.float())}
+		case 1:
+			s.Polygon = make([][2]geo.Degrees, d.count(16))
+			for j := range s.Polygon {
+				s.Polygon[j] = [2]geo.Degrees{geo.Degrees(d.float()), geo.Degrees(d.float())}
+			}
+		default:
+			d.err = errShort
+		}
+		s.AltLoM, s.AltHiM = geo.Meters(d.float()), geo.Meters(d.float())
+		s.Start, s.End = time.Unix(0, d.varint()).UTC(), time.Unix(0, d.varint()).UTC()
+	}
+	if d.err != nil {
+		return nil, d.err
+	}
+	return ri, nil
+}
+
+// end reports an error if bytes follow the last intent.
+func (d *decoder) end() error {
 	if d.err == nil && len(d.b) != 0 {
 		d.err = fmt.Errorf("%d bytes after the last intent", len(d.b))
 	}
-	return h, out, d.err
+	return d.err
 }
