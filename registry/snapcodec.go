@@ -62,12 +62,16 @@ func (e *encoder) varint(x int64)   { e.b = binary.AppendVarint(e.b, x) }
 func (e *encoder) float(x float64)  { e.b = binary.LittleEndian.AppendUint64(e.b, math.Float64bits(x)) }
 func (e *encoder) str(s string)     { e.uvarint(uint64(len(s))); e.b = append(e.b, s...) }
 
-func encodeSnapshot(h snapHeader, intents []*Intent) ([]byte, error) {
-	hj, err := json.Marshal(h)
-	if err != nil {
-		return nil, err
+// encodeSnapshot encodes a snapshot of the header hj (JSON) and intents.
+func encodeSnapshot(hj []byte, intents []*Intent) []byte {
+	size := 64 + len(hj)
+	for _, it := range intents {
+		size += 128 + len(it.ID) + len(it.OVN) + len(it.Details) + 40*len(it.PreemptedBy)
+		for _, v := range it.Volumes {
+			size += 64 + 16*len(v.Spec().Polygon)
+		}
 	}
-	e := &encoder{b: make([]byte, 0, 64+len(hj)+len(intents)*400)}
+	e := &encoder{b: make([]byte, 0, size)}
 	e.b = append(e.b, snapshotMagic...)
 	e.uvarint(uint64(len(hj)))
 	e.b = append(e.b, hj...)
@@ -107,7 +111,7 @@ func encodeSnapshot(h snapHeader, intents []*Intent) ([]byte, error) {
 			e.varint(v.EndNano())
 		}
 	}
-	return e.b, nil
+	return e.b
 }
 
 var errShort = errors.New("snapshot is truncated or malformed")

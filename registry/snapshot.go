@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"encoding/json"
 	"cmp"
 	"errors"
 	"fmt"
@@ -24,6 +25,19 @@ type restoreIntent struct {
 // Snapshot encodes the whole state but what is derived from it (the index,
 // the expiry queue). The same state always gives the same bytes.
 func (r *Registry) Snapshot() ([]byte, error) {
+	encode, err := r.SnapshotLater()
+	if err != nil {
+		return nil, err
+	}
+	return encode()
+}
+
+// SnapshotLater takes what Snapshot encodes and returns a function that
+// encodes it, which may run while the registry goes on changing: the
+// header is encoded now, the intents (copied on write, never changed in
+// place) later. Encoding 100,000 intents takes a few hundred milliseconds
+// that the caller need not hold the registry for.
+func (r *Registry) SnapshotLater() (func() ([]byte, error), error) {
 	h := snapHeader{Version: snapshotVersion, Last: r.last, LastTime: r.lastTime, Parties: r.Parties(), Alerts: []Alert{}}
 	for _, p := range h.Parties {
 		h.Alerts = append(h.Alerts, r.alerts[p.ID]...)
@@ -41,16 +55,18 @@ func (r *Registry) Snapshot() ([]byte, error) {
 		h.Hotlines = append(h.Hotlines, hl)
 	}
 	slices.SortFunc(h.Hotlines, func(a, b *Hotline) int { return cmp.Compare(a.ID, b.ID) })
+	hj, err := json.Marshal(h) // now: hotlines change in place
+	if err != nil {
+		return nil, fmt.Errorf("registry: encoding snapshot: %w", err)
+	}
 	intents := make([]*Intent, 0, len(r.intents))
 	for _, it := range r.intents {
 		intents = append(intents, it)
 	}
-	slices.SortFunc(intents, func(a, b *Intent) int { return cmp.Compare(a.ID, b.ID) })
-	b, err := encodeSnapshot(h, intents)
-	if err != nil {
-		return nil, fmt.Errorf("registry: encoding snapshot: %w", err)
-	}
-	return b, nil
+	return func() ([]byte, error) {
+		slices.SortFunc(intents, func(a, b *Intent) int { return cmp.Compare(a.ID, b.ID) })
+		return encodeSnapshot(hj, intents), nil
+	}, nil
 }
 
 // Restore replaces the state with the one encoded in b by Snapshot. On

@@ -132,7 +132,7 @@ type batch struct {
 	recs     []ledger.Record
 	waiters  []*pending
 	results  []outcome
-	snapshot []byte // registry snapshot after the batch, if due
+	snapshot func() ([]byte, error) // encodes the registry snapshot after the batch, if due
 	snapAt   uint64
 	final    bool // the closing snapshot: saved before Close returns
 }
@@ -461,8 +461,9 @@ func (s *Service) sequence() {
 			break
 		}
 	flush:
-		// A snapshot is taken only when none is being saved: encoding one
-		// that the committer would have to drop is wasted sequencer time.
+		// A snapshot is taken only when none is being saved. Only what it
+		// holds is taken here; it is encoded as it is saved, in the
+		// background.
 		if len(b.recs) > 0 && s.reg.LastIndex()-snapAt >= uint64(s.cfg.SnapshotEvery) && !s.snapSaving.Load() {
 			s.snapshotInto(b)
 			snapAt = s.reg.LastIndex()
@@ -484,9 +485,9 @@ func (s *Service) sequence() {
 	s.mu.Unlock()
 }
 
-// snapshotInto encodes the registry into b's snapshot (under s.mu).
+// snapshotInto takes the registry's snapshot into b (under s.mu).
 func (s *Service) snapshotInto(b *batch) {
-	snap, err := s.reg.Snapshot()
+	snap, err := s.reg.SnapshotLater()
 	if err != nil {
 		s.cfg.Logger.Error("snapshot failed", "err", err)
 		return
@@ -711,10 +712,14 @@ func (s *Service) commit() {
 			// that commits go on meanwhile (the sequencer takes no other
 			// until this one is saved); the closing one is saved before
 			// Close returns.
-			save := func(at uint64, data []byte) {
+			save := func(at uint64, encode func() ([]byte, error)) {
 				defer snapWG.Done()
 				defer s.snapSaving.Store(false)
-				if err := s.store.SaveSnapshot(context.Background(), at, data); err != nil {
+				data, err := encode()
+				if err == nil {
+					err = s.store.SaveSnapshot(context.Background(), at, data)
+				}
+				if err != nil {
 					s.cfg.Logger.Error("saving snapshot", "index", at, "err", err)
 				} else {
 					s.cfg.Logger.Info("snapshot saved", "index", at, "bytes", len(data))
