@@ -1,8 +1,8 @@
 package registry
 
 import (
-	"encoding/json"
 	"cmp"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"runtime"
