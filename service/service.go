@@ -107,6 +107,9 @@ type Service struct {
 
 	audit auditState
 
+	// snapBase is the entry of the snapshot start-up restored (0: none).
+	snapBase uint64
+
 	// snapSaving is set by the sequencer when it hands a snapshot to the
 	// committer and cleared once that snapshot is saved (or failed).
 	snapSaving atomic.Bool
@@ -181,6 +184,7 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 		return nil, err
 	}
 	s.startAudit(covered)
+	s.snapBase = covered
 	if err := s.signCheckpoint(s.log.tree.Size()); err != nil {
 		return nil, err
 	}
@@ -443,7 +447,9 @@ func (s *Service) Close(ctx context.Context) error {
 // sequence is the sequencer goroutine.
 func (s *Service) sequence() {
 	defer close(s.commits)
-	snapAt := s.reg.LastIndex() // where the last snapshot was taken (or recovery started)
+	// Where the last snapshot was taken: the entries replayed at start-up
+	// count towards the next one (and a clean Close saves one if any were).
+	snapAt := s.snapBase
 	for p := range s.in {
 		b := &batch{}
 		s.mu.Lock()
