@@ -459,7 +459,7 @@ func reseal(t *testing.T, e *ledger.Entry, index uint64, edit func(*service.Reco
 }
 
 // rawLog is the Pebble database under DIR/log, opened directly, to change
-// stored records in place. The framing is pebblestore's format 2: key
+// stored records in place. The record framing is pebblestore's (formats 2 and 3): key
 // "r/" || big-endian index, value CRC-32C(big-endian index || data) || data.
 type rawLog struct {
 	t  *testing.T
