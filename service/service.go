@@ -230,24 +230,61 @@ func (s *Service) recover(ctx context.Context, tree <-chan error) (uint64, error
 	}
 	total := last - from + 1
 	n := uint64(0)
-	err = s.store.Read(ctx, from, func(rec ledger.Record) error {
-		r, leaf, err := DecodeStored(rec.Index, rec.Data)
-		if err != nil {
-			return fmt.Errorf("entry %d: %w", rec.Index, err)
+	// Records are read and decoded on one goroutine while this one checks
+	// and applies them, in order.
+	type decoded struct {
+		index uint64
+		rec   *Record
+		leaf  ledger.Leaf
+		err   error
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	recs := make(chan decoded, 256)
+	readErr := make(chan error, 1)
+	go func() {
+		defer close(recs)
+		readErr <- s.store.Read(rctx, from, func(rec ledger.Record) error {
+			r, leaf, err := DecodeStored(rec.Index, rec.Data)
+			if err != nil {
+				err = fmt.Errorf("entry %d: %w", rec.Index, err)
+			}
+			select {
+			case recs <- decoded{rec.Index, r, leaf, err}:
+			case <-rctx.Done():
+				return rctx.Err()
+			}
+			return err
+		})
+	}()
+	apply := func(d decoded) error {
+		if d.err != nil {
+			return d.err
 		}
-		if err := s.checkLeaf(rec.Index, leaf); err != nil {
+		if err := s.checkLeaf(d.index, d.leaf); err != nil {
 			return err
 		}
-		_, err = s.reg.Apply(r.Entry)
-		if err != nil {
-			return fmt.Errorf("entry %d does not apply: %w", rec.Index, err)
+		if _, err := s.reg.Apply(d.rec.Entry); err != nil {
+			return fmt.Errorf("entry %d does not apply: %w", d.index, err)
 		}
 		n++
 		if s.cfg.Progress != nil && n%10_000 == 0 {
 			s.cfg.Progress(n, total)
 		}
 		return nil
-	})
+	}
+	err = nil
+	for d := range recs {
+		if err = apply(d); err != nil {
+			break
+		}
+	}
+	cancel()
+	for range recs { // let the reader finish
+	}
+	if rerr := <-readErr; err == nil && rerr != nil {
+		err = rerr
+	}
 	if err != nil {
 		return 0, fmt.Errorf("service: replaying the log: %w", err)
 	}
