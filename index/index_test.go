@@ -280,3 +280,27 @@ func TestInsertAllEqualsInsert(t *testing.T) {
 		}
 	}
 }
+
+// TestAltUnits: posting bands are rounded outward, so two bands that
+// overlap or touch (closed) always overlap in units, whatever their
+// altitudes, fractional, at the ends of geo's range or beyond.
+func TestAltUnits(t *testing.T) {
+	r := rand.New(rand.NewPCG(6, 6))
+	edge := []float64{float64(geo.MinAltitude), float64(geo.MaxAltitude), -1e9, 1e9, 0, 3.999, 4, 4.001}
+	pick := func() float64 {
+		if r.IntN(4) == 0 {
+			return edge[r.IntN(len(edge))]
+		}
+		return float64(geo.MinAltitude) + r.Float64()*float64(geo.MaxAltitude-geo.MinAltitude)
+	}
+	for range 100_000 {
+		a, b := pick(), pick()
+		if a > b {
+			a, b = b, a
+		}
+		// A band ending at b meets a band starting at a <= b.
+		if altUnitDown(a) > altUnitUp(b) {
+			t.Fatalf("%v <= %v but units %d > %d", a, b, altUnitDown(a), altUnitUp(b))
+		}
+	}
+}

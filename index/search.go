@@ -51,8 +51,8 @@ func (x *Index) candidates(q *geo.Volume, sep geo.Separation, fn func(Ref) bool)
 	f := filter{
 		start:  secondsFloor(ws),
 		end:    secondsCeil(we),
-		lo:     float32Down(float64(q.AltLo() - sep.Vertical)),
-		hi:     float32Up(float64(q.AltHi() + sep.Vertical)),
+		lo:     altUnitDown(float64(q.AltLo() - sep.Vertical)),
+		hi:     altUnitUp(float64(q.AltHi() + sep.Vertical)),
 		x:      float32(qp.X),
 		y:      float32(qp.Y),
 		z:      float32(qp.Z),
@@ -163,7 +163,7 @@ func (x *Index) scanAll(fn func(Ref) bool) {
 
 type filter struct {
 	start, end int32
-	lo, hi     float32
+	lo, hi     int16
 	x, y, z    float32
 	radius     float32
 }
@@ -223,12 +223,19 @@ func secondsCeil(ns int64) int32 {
 	return int32(max(math.MinInt32, min(math.MaxInt32, s)))
 }
 
-func float32Down(x float64) float32 {
-	f := float32(x)
-	if float64(f) > x {
-		f = math.Nextafter32(f, float32(math.Inf(-1)))
-	}
-	return f
+// altUnit is the altitude unit of postings: 4 m from geo.MinAltitude, so
+// that geo's whole range fits an int16 (27,000 units). Altitudes beyond
+// saturate, which only adds candidates.
+const altUnit = 4
+
+func altUnitDown(m float64) int16 {
+	u := math.Floor((m - float64(geo.MinAltitude)) / altUnit)
+	return int16(max(math.MinInt16, min(math.MaxInt16, u)))
+}
+
+func altUnitUp(m float64) int16 {
+	u := math.Ceil((m - float64(geo.MinAltitude)) / altUnit)
+	return int16(max(math.MinInt16, min(math.MaxInt16, u)))
 }
 
 func float32Up(x float64) float32 {
