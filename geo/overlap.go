@@ -25,9 +25,10 @@ func (s *shape) footprintDistance(p s2.Point) s1.Angle {
 // beyond it.
 func OverlapCells(a, b *Volume, sep Meters, level, maxCells int) ([]s2.CellID, int) {
 	// Where the footprints come within sep of each other lies in both
-	// bounding caps widened by sep: a lens, convex, so the cells that meet
-	// it are edge-connected and a flood fill from a point inside finds
-	// them all. It is often much smaller than either cap.
+	// bounding caps widened by sep: a lens (connected, as any intersection
+	// of two caps), so the cells near it are edge-connected and a flood
+	// fill from a point inside finds them all. It is often much smaller
+	// than either cap.
 	c1, c2 := a.Bound(sep), b.Bound(sep)
 	r1, r2 := c1.Radius(), c2.Radius()
 	d := c1.Center().Distance(c2.Center())
@@ -57,8 +58,11 @@ func OverlapCells(a, b *Volume, sep Meters, level, maxCells int) ([]s2.CellID, i
 		}
 		out := cov[:0]
 		for _, id := range cov {
+			// The cell lies within reach of its centre: its bounding cap
+			// is centred elsewhere (found by review: corners were missed).
 			c := s2.CellFromCellID(id)
-			center, reach := c.Center(), c.CapBound().Radius()+sep.Angle()
+			center, bound := c.Center(), c.CapBound()
+			reach := bound.Radius() + center.Distance(bound.Center()) + sep.Angle()
 			if a.shape.footprintDistance(center) <= reach && b.shape.footprintDistance(center) <= reach {
 				out = append(out, id)
 			}
@@ -94,11 +98,12 @@ var seenPool = sync.Pool{New: func() any { return make(map[s2.CellID]bool, 256) 
 // the cell holding start, a point of the lens; ok is false if there are
 // more than max.
 func lensCells(c1, c2 s2.Cap, start s2.Point, level, max int) (cells []s2.CellID, ok bool) {
+	// A cap that reaches round the sphere (a polygon whose vertices are
+	// not all within 90° of their centroid has the full cap as its bound)
+	// constrains nothing.
 	half := s1.Angle(s2.MaxDiagMetric.Value(level) / 2)
-	if c1.Radius()+half >= math.Pi || c2.Radius()+half >= math.Pi {
-		return nil, false
-	}
-	near1, near2 := s1.ChordAngleFromAngle(c1.Radius()+half), s1.ChordAngleFromAngle(c2.Radius()+half)
+	near1 := s1.ChordAngleFromAngle(min(math.Pi, c1.Radius()+half))
+	near2 := s1.ChordAngleFromAngle(min(math.Pi, c2.Radius()+half))
 	p1, p2 := c1.Center(), c2.Center()
 	cells = make([]s2.CellID, 1, max+1)
 	cells[0] = s2.CellFromPoint(start).ID().Parent(level)

@@ -1,6 +1,7 @@
 package geo
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -54,5 +55,64 @@ func TestOverlapCellsCoverTheOverlap(t *testing.T) {
 	far1, far2 := mk(10, 10, 1000), mk(10, 11, 1000)
 	if cells, _ := OverlapCells(far1, far2, 0, 13, 256); len(cells) != 0 {
 		t.Fatalf("disjoint footprints give %d cells", len(cells))
+	}
+}
+
+// TestOverlapCellsReviewCases: cases a review found. A thin strip round
+// the equator has the whole sphere as its bounding cap: its overlap with a
+// small circle still gets cells. Two tiny circles at the farthest corner
+// of a level-4 cell (from the cell's centre): the cell is kept.
+func TestOverlapCellsReviewCases(t *testing.T) {
+	t0 := time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
+	window := func(s VolumeSpec) VolumeSpec {
+		s.AltLoM, s.AltHiM, s.Start, s.End = 0, 10, t0, t0.Add(time.Hour)
+		return s
+	}
+	var top, bot [][2]Degrees
+	for i := 0; i <= 40; i++ {
+		l := Degrees(math.Remainder(-170+340*float64(i)/40, 360))
+		top = append(top, [2]Degrees{0.01, l})
+		bot = append([][2]Degrees{{-0.01, l}}, bot...)
+	}
+	strip, err := NewVolume(window(VolumeSpec{Polygon: append(top, bot...)}), Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	circle := func(p s2.Point, r Meters) *Volume {
+		ll := s2.LatLngFromPoint(p)
+		v, err := NewVolume(window(VolumeSpec{Circle: &CircleSpec{Lat: Degrees(ll.Lat.Degrees()), Lng: Degrees(ll.Lng.Degrees()), RadiusM: r}}), Limits{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	c := circle(s2.PointFromLatLng(s2.LatLngFromDegrees(0, 10)), 1000)
+	if !Conflict(strip, c, Separation{}) || strip.Bound(0).Radius() < math.Pi/2 {
+		t.Fatal("the test's strip does not make the case")
+	}
+	if cells, level := OverlapCells(strip, c, 0, 13, 64); len(cells) == 0 {
+		t.Fatalf("strip and circle: no overlap cells (level %d)", level)
+	}
+
+	const level = 4
+	best, bestK, bestQ := s2.CellID(0), 0, 0.0
+	for id := s2.CellIDFromFace(0).ChildBeginAtLevel(level); id != s2.CellIDFromFace(5).ChildEndAtLevel(level); id = id.Next() {
+		cell := s2.CellFromCellID(id)
+		for k := range 4 {
+			if q := float64(cell.Center().Distance(cell.Vertex(k)) / cell.CapBound().Radius()); q > bestQ {
+				best, bestK, bestQ = id, k, q
+			}
+		}
+	}
+	cell := s2.CellFromCellID(best)
+	x := s2.Interpolate(1e-6, cell.Vertex(bestK), cell.Center())
+	a, b := circle(x, 5), circle(x, 5)
+	cells, _ := OverlapCells(a, b, 0, level, 64)
+	found := false
+	for _, id := range cells {
+		found = found || s2.CellFromCellID(id).ContainsPoint(x)
+	}
+	if !found {
+		t.Fatalf("two circles at the far corner of cell %v (%.3f of its bound's radius from its centre): not in the overlap cells %v", best.ToToken(), bestQ, cells)
 	}
 }

@@ -8,7 +8,9 @@
 // A volume is indexed under S2 cells. Its cells are the cheap covering of
 // its bounding cap (s2.Cap.CellUnionBound: at most 4 cells, 6 for huge
 // caps), moved Config.Coarsen levels up and then to a level that is a
-// multiple of Config.LevelStep. It is
+// multiple of Config.LevelStep, less the cells the cap (widened by a few
+// metres, so that caps touching on a cell boundary keep the cells on both
+// sides) does not reach. It is
 // posted under each covering cell as a "covering" posting, and under the
 // ancestors of those cells at the step levels up to Config.AncestorDepth
 // levels coarser as "ancestor" postings.

@@ -183,11 +183,11 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.startAudit(covered)
 	s.snapBase = covered
 	if err := s.signCheckpoint(s.log.tree.Size()); err != nil {
 		return nil, err
 	}
+	s.startAudit(covered)
 	go s.sequence()
 	go s.commit()
 	return s, nil
@@ -517,15 +517,17 @@ func (s *Service) sequence() {
 		}
 	}
 	// Closing: a last snapshot, so that a clean restart replays nothing.
+	// It is sent without s.mu held: the committer may need it (alert
+	// hooks read the registry) before it takes the batch.
+	b := &batch{final: true}
 	s.mu.Lock()
 	if s.reg.LastIndex() > snapAt && s.logFailed() == nil {
-		b := &batch{final: true}
 		s.snapshotInto(b)
-		if b.snapshot != nil {
-			s.commits <- b
-		}
 	}
 	s.mu.Unlock()
+	if b.snapshot != nil {
+		s.commits <- b
+	}
 }
 
 // snapshotInto takes the registry's snapshot into b (under s.mu).
@@ -711,7 +713,9 @@ func (s *Service) commit() {
 	defer snapWG.Wait() // runs before done is closed: Close waits for it
 	for b := range s.commits {
 		if len(b.recs) > 0 {
-			err := s.writable()
+			// Decided entries are written even while closing: Close
+			// waits for them. Only a failed store refuses them.
+			err := s.logFailed()
 			if err == nil {
 				err = s.store.Append(context.Background(), b.recs)
 				if err != nil {
@@ -747,6 +751,9 @@ func (s *Service) commit() {
 				p.reply <- o
 			}
 			if err != nil {
+				if b.snapshot != nil {
+					s.snapSaving.Store(false) // its entries are not durable: dropped
+				}
 				continue
 			}
 		}

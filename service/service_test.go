@@ -314,3 +314,118 @@ func TestCloseAfterReplaySavesSnapshot(t *testing.T) {
 		t.Fatalf("after replay and Close: latest snapshot %d (%v), want %d", idx, err, mem.LastIndex())
 	}
 }
+
+// gatedStore blocks Append while gated, signalling entered.
+type gatedStore struct {
+	ledger.Store
+	gated   atomic.Bool
+	gate    chan struct{}
+	entered chan struct{}
+}
+
+func (g *gatedStore) Append(ctx context.Context, recs []ledger.Record) error {
+	if g.gated.Load() {
+		g.entered <- struct{}{}
+		<-g.gate
+	}
+	return g.Store.Append(ctx, recs)
+}
+
+func newGated() *gatedStore {
+	return &gatedStore{Store: ledger.NewMemStore(), gate: make(chan struct{}), entered: make(chan struct{}, 1)}
+}
+
+// TestCloseWithAlertHookUnderLoad: Close while batches that raise alerts
+// wait to be committed, with an alert hook that reads the registry (as the
+// server's webhook hook does), returns: the closing snapshot is not handed
+// to the committer while the registry is locked. (Found by review: it
+// deadlocked.)
+func TestCloseWithAlertHookUnderLoad(t *testing.T) {
+	ctx := context.Background()
+	st := newGated()
+	svc, err := service.Open(ctx, service.Config{Store: st, Now: func() time.Time { return t0 }, MaxBatch: 1, SnapshotEvery: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc.SetAlertHook(func([]registry.Alert) { svc.View(func(*registry.Registry) {}) })
+	for _, c := range []service.Command{party("root", registry.RoleAuthority), party("alpha", registry.RoleMember), party("bravo", registry.RoleMember), fileAt("alpha", 0)} {
+		if _, err := svc.Submit(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.gated.Store(true)
+	contingent := fileAt("bravo", 0) // over alpha's intent: an alert to alpha
+	contingent.Entry.File.State = registry.StateContingent
+	go svc.Submit(ctx, contingent)
+	<-st.entered // the committer is in Append of that batch
+	go svc.Submit(ctx, fileAt("alpha", 1))
+	time.Sleep(50 * time.Millisecond)
+	go svc.Submit(ctx, fileAt("alpha", 2))
+	time.Sleep(50 * time.Millisecond)
+	closed := make(chan error, 1)
+	go func() {
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		closed <- svc.Close(cctx)
+	}()
+	time.Sleep(200 * time.Millisecond) // the sequencer reaches the closing snapshot
+	st.gated.Store(false)
+	close(st.gate)
+	if err := <-closed; err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+}
+
+// TestCloseWritesDecidedEntries: entries decided before Close are made
+// durable (and answered with success) by Close, and the closing snapshot
+// is at the last of them; none answered with success is missing.
+func TestCloseWritesDecidedEntries(t *testing.T) {
+	ctx := context.Background()
+	st := newGated()
+	svc, err := service.Open(ctx, service.Config{Store: st, Now: func() time.Time { return t0 }, MaxBatch: 1, SnapshotEvery: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []service.Command{party("root", registry.RoleAuthority), party("alpha", registry.RoleMember)} {
+		if _, err := svc.Submit(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.gated.Store(true)
+	type answer struct {
+		o   service.Outcome
+		err error
+	}
+	answers := make(chan answer, 2)
+	go func() { o, err := svc.Submit(ctx, fileAt("alpha", 0)); answers <- answer{o, err} }()
+	<-st.entered
+	go func() { o, err := svc.Submit(ctx, fileAt("alpha", 1)); answers <- answer{o, err} }()
+	time.Sleep(50 * time.Millisecond) // decided, waiting behind the first batch
+	closed := make(chan error, 1)
+	go func() { closed <- svc.Close(ctx) }()
+	time.Sleep(100 * time.Millisecond)
+	st.gated.Store(false)
+	close(st.gate)
+	if err := <-closed; err != nil {
+		t.Fatal(err)
+	}
+	ok := 0
+	for range 2 {
+		a := <-answers
+		switch {
+		case a.err == nil:
+			ok++
+			if a.o.Entry.Index > st.LastIndex() {
+				t.Errorf("entry %d answered with success but the log ends at %d", a.o.Entry.Index, st.LastIndex())
+			}
+		case !errors.Is(a.err, service.ErrUnavailable):
+			t.Errorf("a write at Close: %v", a.err)
+		}
+	}
+	if ok == 0 {
+		t.Fatal("no write in flight at Close was made durable")
+	}
+	if idx, _, err := st.LatestSnapshot(ctx); err != nil || idx != st.LastIndex() {
+		t.Fatalf("closing snapshot at %d (%v), log ends at %d", idx, err, st.LastIndex())
+	}
+}
