@@ -1,7 +1,6 @@
 package index
 
 import (
-	"cmp"
 	"runtime"
 	"slices"
 	"sync"
@@ -139,7 +138,7 @@ func (bk *Bulk) Finish() {
 	}
 	for _, e := range x.cells {
 		for kind := range e.kinds {
-			slices.SortFunc(e.kinds[kind], func(a, b bucket) int { return cmp.Compare(a.b, b.b) })
+			slices.SortFunc(e.kinds[kind], func(a, b bucket) int { return cmpBucket(a, b.b) })
 		}
 	}
 	*bk = Bulk{x: x}

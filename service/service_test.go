@@ -56,6 +56,16 @@ func fileAt(party string, lng float64) service.Command {
 		File: &registry.File{Volumes: []*geo.Volume{v}}}}
 }
 
+// submitAll submits cmds in turn; each must be accepted.
+func submitAll(t *testing.T, svc *service.Service, cmds ...service.Command) {
+	t.Helper()
+	for _, c := range cmds {
+		if _, err := svc.Submit(context.Background(), c); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func open(t *testing.T, st ledger.Store) *service.Service {
 	t.Helper()
 	svc, err := service.Open(context.Background(), service.Config{Store: st, Now: func() time.Time { return t0 }, SnapshotEvery: 25})
@@ -74,11 +84,7 @@ func TestStoreFailureStopsWrites(t *testing.T) {
 	mem := ledger.NewMemStore()
 	flaky := &flakyStore{Store: mem, okAppends: 40}
 	svc := open(t, flaky)
-	for _, c := range []service.Command{party("root", registry.RoleAuthority), party("alpha", registry.RoleMember), party("bravo", registry.RoleMember)} {
-		if _, err := svc.Submit(ctx, c); err != nil {
-			t.Fatal(err)
-		}
-	}
+	submitAll(t, svc, party("root", registry.RoleAuthority), party("alpha", registry.RoleMember), party("bravo", registry.RoleMember))
 	var mu sync.Mutex
 	acked := map[registry.IntentID]registry.OVN{}
 	var failed atomic.Int32
@@ -141,11 +147,7 @@ func TestSubmitAllSharesRequest(t *testing.T) {
 	mem := ledger.NewMemStore()
 	svc := open(t, mem)
 	defer svc.Close(ctx)
-	for _, c := range []service.Command{party("root", registry.RoleAuthority), party("alpha", registry.RoleMember)} {
-		if _, err := svc.Submit(ctx, c); err != nil {
-			t.Fatal(err)
-		}
-	}
+	submitAll(t, svc, party("root", registry.RoleAuthority), party("alpha", registry.RoleMember))
 	req := &service.Request{Method: "POST", Path: "/v1/intents/batch", Token: "t", Body: []byte(`{"intents":[]}`)}
 	var cmds []service.Command
 	for i := range 5 {
@@ -193,11 +195,7 @@ func TestCloseSavesSnapshot(t *testing.T) {
 	ctx := context.Background()
 	mem := ledger.NewMemStore()
 	svc := open(t, mem)
-	for _, c := range []service.Command{party("root", registry.RoleAuthority), party("alpha", registry.RoleMember)} {
-		if _, err := svc.Submit(ctx, c); err != nil {
-			t.Fatal(err)
-		}
-	}
+	submitAll(t, svc, party("root", registry.RoleAuthority), party("alpha", registry.RoleMember))
 	for i := range 40 {
 		if _, err := svc.Submit(ctx, fileAt("alpha", float64(i)*0.01)); err != nil {
 			t.Fatal(err)
@@ -255,11 +253,7 @@ func TestAuditAfterSnapshot(t *testing.T) {
 	ctx := context.Background()
 	mem := ledger.NewMemStore()
 	svc := open(t, mem)
-	for _, c := range []service.Command{party("root", registry.RoleAuthority), party("alpha", registry.RoleMember)} {
-		if _, err := svc.Submit(ctx, c); err != nil {
-			t.Fatal(err)
-		}
-	}
+	submitAll(t, svc, party("root", registry.RoleAuthority), party("alpha", registry.RoleMember))
 	for i := range 10 {
 		if _, err := svc.Submit(ctx, fileAt("alpha", float64(i)*0.01)); err != nil {
 			t.Fatal(err)
@@ -297,11 +291,7 @@ func TestCloseAfterReplaySavesSnapshot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range []service.Command{party("root", registry.RoleAuthority), party("alpha", registry.RoleMember), fileAt("alpha", 1)} {
-		if _, err := svc.Submit(ctx, c); err != nil {
-			t.Fatal(err)
-		}
-	}
+	submitAll(t, svc, party("root", registry.RoleAuthority), party("alpha", registry.RoleMember), fileAt("alpha", 1))
 	// A crash: the service is never closed; its store is reopened as is.
 	if idxs, _ := mem.SnapshotIndexes(ctx); len(idxs) != 0 {
 		t.Fatalf("snapshots %v before any Close", idxs)
@@ -348,11 +338,7 @@ func TestCloseWithAlertHookUnderLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	svc.SetAlertHook(func([]registry.Alert) { svc.View(func(*registry.Registry) {}) })
-	for _, c := range []service.Command{party("root", registry.RoleAuthority), party("alpha", registry.RoleMember), party("bravo", registry.RoleMember), fileAt("alpha", 0)} {
-		if _, err := svc.Submit(ctx, c); err != nil {
-			t.Fatal(err)
-		}
-	}
+	submitAll(t, svc, party("root", registry.RoleAuthority), party("alpha", registry.RoleMember), party("bravo", registry.RoleMember), fileAt("alpha", 0))
 	st.gated.Store(true)
 	contingent := fileAt("bravo", 0) // over alpha's intent: an alert to alpha
 	contingent.Entry.File.State = registry.StateContingent
@@ -386,11 +372,7 @@ func TestCloseWritesDecidedEntries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, c := range []service.Command{party("root", registry.RoleAuthority), party("alpha", registry.RoleMember)} {
-		if _, err := svc.Submit(ctx, c); err != nil {
-			t.Fatal(err)
-		}
-	}
+	submitAll(t, svc, party("root", registry.RoleAuthority), party("alpha", registry.RoleMember))
 	st.gated.Store(true)
 	type answer struct {
 		o   service.Outcome

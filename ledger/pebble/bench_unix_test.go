@@ -4,14 +4,11 @@ package pebblestore
 
 import (
 	"context"
-	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/deconflict/deconflict/ledger"
 )
 
 // BenchmarkAppendWhileSnapshotting appends as BenchmarkAppend does while a
@@ -20,28 +17,18 @@ import (
 // It reports the append rate and the CPU time of the whole process per
 // record, which includes what the snapshots cost in the background.
 func BenchmarkAppendWhileSnapshotting(b *testing.B) {
-	const batch, size, every = 100, 600, 20_000
+	const every = 20_000
 	s := openStore(b, b.TempDir(), Options{})
-	data := make([]byte, size)
-	for i := range data {
-		data[i] = byte(rand.N(256))
-	}
+	app := newAppender(s)
 	snap := snapshotData(snapshotSize)
-	recs := make([]ledger.Record, batch)
 	ctx := context.Background()
 	var saving sync.WaitGroup
 	var saved atomic.Int64
 	busy := new(atomic.Bool)
 	cpu0 := cpuTime(b)
-	b.SetBytes(batch * size)
+	b.SetBytes(appendBatch * appendSize)
 	for b.Loop() {
-		first := s.LastIndex() + 1
-		for i := range recs {
-			recs[i] = ledger.Record{Index: first + uint64(i), Data: data}
-		}
-		if err := s.Append(ctx, recs); err != nil {
-			b.Fatal(err)
-		}
+		app.append(b)
 		if last := s.LastIndex(); last%every == 0 && busy.CompareAndSwap(false, true) {
 			saving.Go(func() {
 				defer busy.Store(false)
@@ -53,9 +40,9 @@ func BenchmarkAppendWhileSnapshotting(b *testing.B) {
 		}
 	}
 	saving.Wait()
-	b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "records/s")
+	b.ReportMetric(float64(b.N*appendBatch)/b.Elapsed().Seconds(), "records/s")
 	b.ReportMetric(float64(saved.Load()), "snapshots")
-	b.ReportMetric(float64((cpuTime(b)-cpu0).Microseconds())/float64(b.N*batch), "cpu-µs/record")
+	b.ReportMetric(float64((cpuTime(b)-cpu0).Microseconds())/float64(b.N*appendBatch), "cpu-µs/record")
 }
 
 // cpuTime is the user and system CPU time of the process so far.
