@@ -56,6 +56,22 @@ func fileAt(party string, lng float64) service.Command {
 		File: &registry.File{Volumes: []*geo.Volume{v}}}}
 }
 
+// mustEqualReplay fails with what if svc's state differs from a replay of
+// every entry of st.
+func mustEqualReplay(t *testing.T, svc *service.Service, st ledger.Store, what string) {
+	t.Helper()
+	scratch, err := service.ReplayAll(context.Background(), st, registry.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := scratch.Snapshot()
+	var have []byte
+	svc.View(func(r *registry.Registry) { have, _ = r.Snapshot() })
+	if !bytes.Equal(want, have) {
+		t.Fatal(what)
+	}
+}
+
 // submitAll submits cmds in turn; each must be accepted.
 func submitAll(t *testing.T, svc *service.Service, cmds ...service.Command) {
 	t.Helper()
@@ -127,16 +143,7 @@ func TestStoreFailureStopsWrites(t *testing.T) {
 			}
 		}
 	})
-	scratch, err := service.ReplayAll(ctx, mem, registry.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, _ := scratch.Snapshot()
-	var have []byte
-	again.View(func(r *registry.Registry) { have, _ = r.Snapshot() })
-	if !bytes.Equal(want, have) {
-		t.Fatal("restarted state differs from a replay of the log")
-	}
+	mustEqualReplay(t, again, mem, "restarted state differs from a replay of the log")
 	t.Logf("%d acknowledged before the store failed, %d refused; all acknowledged present after restart", len(acked), failed.Load())
 }
 
@@ -213,16 +220,7 @@ func TestCloseSavesSnapshot(t *testing.T) {
 	}
 	again := open(t, mem)
 	defer again.Close(ctx)
-	scratch, err := service.ReplayAll(ctx, mem, registry.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, _ := scratch.Snapshot()
-	var have []byte
-	again.View(func(r *registry.Registry) { have, _ = r.Snapshot() })
-	if !bytes.Equal(want, have) {
-		t.Fatal("state restored from the closing snapshot differs from a replay of the log")
-	}
+	mustEqualReplay(t, again, mem, "state restored from the closing snapshot differs from a replay of the log")
 }
 
 // tamperedStore changes one byte of record k whenever it is read, as an
