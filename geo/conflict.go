@@ -41,7 +41,7 @@ func Conflict(a, b *Volume, sep Separation) bool {
 func TimeAltOverlap(a, b *Volume, sep Separation) bool {
 	t := int64(sep.Time)
 	return a.start < satAdd(b.end, t) && b.start < satAdd(a.end, t) &&
-		a.spec.AltLoM <= b.spec.AltHiM+sep.Vertical && b.spec.AltLoM <= a.spec.AltHiM+sep.Vertical
+		a.lo <= b.hi+sep.Vertical && b.lo <= a.hi+sep.Vertical
 }
 
 func satAdd(x, d int64) int64 {

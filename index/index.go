@@ -3,46 +3,41 @@
 // keeps those that do, by geo.Conflict. It never misses a conflict; the
 // candidates it yields beyond the conflicts are removed by the exact test.
 //
-// # Terms
+// # Cells
 //
-// A volume is indexed under S2 cells. Its cells are the cheap covering of
-// its bounding cap (s2.Cap.CellUnionBound: at most 4 cells, 6 for huge
-// caps), moved Config.Coarsen levels up and then to a level that is a
-// multiple of Config.LevelStep, less the cells the cap (widened by a few
-// metres, so that caps touching on a cell boundary keep the cells on both
-// sides) does not reach. It is
-// posted under each covering cell as a "covering" posting, and under the
-// ancestors of those cells at the step levels up to Config.AncestorDepth
-// levels coarser as "ancestor" postings.
+// Volumes are posted in the cells of a grid on the faces of a cube around
+// the sphere (see grid.go): at level L, each face is 2^L × 2^L square
+// cells, about 10,000 km / 2^L wide. A volume's bounding cap is bounded on
+// each face it reaches by a box (exact: the range of each face coordinate
+// over the cap), and the volume is posted in every cell of its boxes at its
+// level: Config.Level if its boxes hold at most Config.MaxCells cells
+// there, else the first coarser level, Config.LevelStep at a time, where
+// they do. On the shared workload (footprints of 2 to 30 km) every volume
+// is at the default level 9 (cells of 10-20 km) in one to nine cells.
 //
-// A query is covered the same way. Two cells intersect only if one contains
-// the other, so for each query cell q at level lq it reads, for every level
-// l that holds stored covering cells:
-//
-//   - l <= lq: the covering postings of q's ancestor at l (stored cells that
-//     contain q);
-//   - lq < l <= lq+AncestorDepth: the ancestor postings of q (stored cells
-//     inside q);
-//   - l > lq+AncestorDepth: the ancestor postings of q's descendants at
-//     level l-AncestorDepth. This costs 4^(l-AncestorDepth-lq) lookups, paid
-//     only by a query far larger than the stored volumes; bounding the depth
-//     keeps coarse cells from collecting every volume of a region. Where
-//     that would be more than 64 lookups per cell, the query scans every
-//     stored volume instead.
-//
-// Every stored volume whose covering meets the query's is thus found.
+// Two caps that share a point share the cell of that point at every level,
+// so a query reads, at every level where volumes are stored, the cells of
+// its own boxes at that level. At coarser levels than its own these are a
+// few; at finer levels (a query far larger than the stored volumes) it
+// reads only the cells that hold postings, found in a sorted directory of
+// them when its boxes hold many cells.
 //
 // # Time
 //
 // Within a cell, postings are grouped in time buckets Config.BucketSize
-// long, kept sorted: a volume is posted in each bucket its window touches,
-// or in one "long" bucket when that would be more than Config.MaxBuckets,
-// which every query also reads. A query reads, per cell, one map lookup and
-// then only the buckets its window (widened by the time separation) touches.
+// long: a volume is posted in each bucket its window touches, or in the
+// cell's one "long" bucket when that would be more than Config.MaxBuckets,
+// which queries also read. A list is the postings of one cell and bucket,
+// found by one map lookup.
 //
-// Each posting carries the volume's window and altitude band, rounded
-// outward, and its bounding cap, so most candidates are dropped without
-// touching the volume.
+// # Keys
+//
+// Each posting's key packs the volume's window, band and box, seen from
+// its list, into 8 bytes that one subtraction compares with the query's
+// (see key.go); the keys of a list are contiguous, so a search reads 8
+// bytes per posting it rejects, about six postings in seven. The few that
+// pass are tested against the volume's bounding cap, kept beside, before
+// the caller's exact test.
 //
 // An Index is not safe for concurrent use (searches reuse scratch space).
 package index
@@ -50,11 +45,9 @@ package index
 import (
 	"fmt"
 	"math"
-	"slices"
 	"time"
 
 	"github.com/deconflict/deconflict/geo"
-	"github.com/golang/geo/s2"
 )
 
 // Ref names a stored volume. Refs of removed volumes are reused.
@@ -64,52 +57,54 @@ type Ref uint32
 type Config struct {
 	// BucketSize is the length of a time bucket (default DefaultBucketSize).
 	// Shorter buckets give fewer candidates for short volumes but more
-	// postings per volume.
+	// postings per volume and more lists per search.
 	BucketSize time.Duration
 	// MaxBuckets is the most buckets a volume is posted in; longer volumes
-	// go in the long bucket that every query reads (default DefaultMaxBuckets).
+	// go in the long bucket of each of their cells, which every query of
+	// the cell reads (default DefaultMaxBuckets).
 	MaxBuckets int
-	// LevelStep: covering cells are at levels that are multiples of it
-	// (default DefaultLevelStep). A larger step means fewer ancestor
-	// postings and lookups but coarser cells.
+	// Level is the finest grid level, where every volume whose boxes hold
+	// at most MaxCells cells is posted (default DefaultLevel, cells of
+	// 10-20 km). Finer levels suit smaller volumes: a cell should be about
+	// as wide as the typical footprint.
+	Level int
+	// LevelStep is how many levels coarser a volume too large for its
+	// level goes (default DefaultLevelStep).
 	LevelStep int
-	// MaxLevel is the finest cell level used (default DefaultMaxLevel).
-	MaxLevel int
-	// Coarsen moves coverings this many levels above CellUnionBound's
-	// (default 0). Coarser cells mean fewer lookups per search and longer
-	// lists to scan; on the shared workload, 1 and 2 were slower than 0.
-	Coarsen int
-	// AncestorDepth is how many levels above its covering cells a volume is
-	// also posted (default DefaultAncestorDepth; rounded down to a multiple
-	// of LevelStep, at least LevelStep). Deeper means more postings per
-	// volume; shallower means more lookups for queries much larger than
-	// the stored volumes.
-	AncestorDepth int
+	// MaxCells is the most cells a volume is posted in at its level
+	// (default DefaultMaxCells).
+	MaxCells int
 }
+
+// maxMaxBuckets bounds Config.MaxBuckets.
+const maxMaxBuckets = 64
 
 // Defaults for Config.
 const (
-	DefaultBucketSize    = time.Hour
-	DefaultMaxBuckets    = 6
-	DefaultLevelStep     = 2
-	DefaultMaxLevel      = 24
-	DefaultAncestorDepth = 6
+	DefaultBucketSize = time.Hour
+	DefaultMaxBuckets = 6
+	DefaultLevel      = 9
+	DefaultLevelStep  = 2
+	DefaultMaxCells   = 16
 )
 
 // Validate reports whether c is usable.
 func (c Config) Validate() error {
-	if c.BucketSize < 0 || c.MaxBuckets < 0 || c.LevelStep < 0 || c.MaxLevel < 0 || c.AncestorDepth < 0 || c.Coarsen < 0 || c.Coarsen > s2.MaxLevel {
+	if c.BucketSize < 0 || c.MaxBuckets < 0 || c.Level < 0 || c.LevelStep < 0 || c.MaxCells < 0 {
 		return fmt.Errorf("index: negative setting in %+v", c)
 	}
 	c = c.withDefaults()
 	if c.BucketSize < time.Second {
 		return fmt.Errorf("index: bucket size %v is under a second", c.BucketSize)
 	}
-	if c.MaxBuckets > 10_000 {
-		return fmt.Errorf("index: max buckets %d must be in [1, 10000]", c.MaxBuckets)
+	if c.MaxBuckets > maxMaxBuckets {
+		return fmt.Errorf("index: max buckets %d must be in [1, %d]", c.MaxBuckets, maxMaxBuckets)
 	}
-	if c.LevelStep > s2.MaxLevel || c.MaxLevel > s2.MaxLevel || c.AncestorDepth > s2.MaxLevel {
-		return fmt.Errorf("index: level step, max level and ancestor depth must be at most %d", s2.MaxLevel)
+	if c.Level > MaxGridLevel || c.LevelStep > MaxGridLevel {
+		return fmt.Errorf("index: level and level step must be at most %d", MaxGridLevel)
+	}
+	if c.MaxCells < 6 {
+		return fmt.Errorf("index: max cells %d must be at least 6 (a face each)", c.MaxCells)
 	}
 	return nil
 }
@@ -121,69 +116,57 @@ func (c Config) withDefaults() Config {
 	if c.MaxBuckets == 0 {
 		c.MaxBuckets = DefaultMaxBuckets
 	}
+	if c.Level == 0 {
+		c.Level = DefaultLevel
+	}
 	if c.LevelStep == 0 {
 		c.LevelStep = DefaultLevelStep
 	}
-	if c.MaxLevel == 0 {
-		c.MaxLevel = DefaultMaxLevel
+	if c.MaxCells == 0 {
+		c.MaxCells = DefaultMaxCells
 	}
-	c.MaxLevel -= c.MaxLevel % c.LevelStep
-	if c.AncestorDepth == 0 {
-		c.AncestorDepth = DefaultAncestorDepth
-	}
-	c.AncestorDepth = max(c.LevelStep, c.AncestorDepth-c.AncestorDepth%c.LevelStep)
 	return c
 }
 
-// posting is one volume in one cell and bucket, with its window (unix
-// seconds, floor and ceiling), band (altitude units, rounded outward) and
+// entry is what a search reads of a posting whose key passed: the volume's
 // bounding cap (centre as float32, radius rounded up past float32 error)
-// for filtering without touching the volume: 32 bytes, two to a cache
-// line.
-type posting struct {
-	ref        Ref
-	start, end int32
-	lo, hi     int16
-	x, y, z    float32
-	radius     float32
+// and its ref.
+type entry struct {
+	x, y, z, radius float32
+	ref             Ref
 }
 
-// bucket is the postings of one time bucket.
-type bucket struct {
-	b        int64
-	postings []posting
+// list is the postings of one cell and bucket: keys[i] and ents[i] are one
+// posting.
+type list struct {
+	keys []uint64
+	ents []entry
 }
-
-// cell is what is posted under one S2 cell: per kind, buckets sorted by b.
-type cell struct {
-	kinds [2][]bucket
-}
-
-const (
-	kindCovering = 0
-	kindAncestor = 1
-)
 
 // Index is the candidate index. See the package doc.
 type Index struct {
 	cfg    Config
 	bucket int64 // cfg.BucketSize in nanoseconds
+	unit   int64 // time unit of keys in buckets (see frame)
 
 	vols []*geo.Volume // by Ref; nil for a free slot
 	free []Ref
 	n    int
 
-	cells map[s2.CellID]*cell
+	lists table     // by cell and bucket
+	dir   directory // the cells that hold lists
 
-	levelCount [s2.MaxLevel + 1]int // covering cells stored per level
-	long       int                  // volumes in the long bucket
+	levelCount [MaxGridLevel + 1]int // volumes stored per level
+	longCount  [MaxGridLevel + 1]int // of which in long buckets
 
 	// Search state, reused between calls.
 	stamp  []uint32 // by Ref: the search that last saw it
 	gen    uint32
-	seen   []s2.CellID
-	qcells []s2.CellID
-	qterms []term
+	covs   [coverings]covering // the last volumes covered (see cover)
+	next   int                 // the one of covs to reuse next
+	q      query
+	qtimes []uint64
+	qboxes []faceBox
 }
 
 // New returns an empty index.
@@ -192,7 +175,9 @@ func New(cfg Config) (*Index, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	return &Index{cfg: cfg, bucket: int64(cfg.BucketSize), cells: make(map[s2.CellID]*cell)}, nil
+	bucket := int64(cfg.BucketSize)
+	return &Index{cfg: cfg, bucket: bucket, unit: max(1, bucket/laneUnits),
+		lists: newTable(), dir: newDirectory()}, nil
 }
 
 // Len is the number of stored volumes.
@@ -221,44 +206,29 @@ func (x *Index) Insert(v *geo.Volume) Ref {
 		x.stamp = append(x.stamp, 0)
 	}
 	x.n++
-	p := makePosting(r, v)
-	x.eachTerm(v, func(c s2.CellID, kind int, b int64) {
-		e := x.cells[c]
-		if e == nil {
-			e = &cell{}
-			x.cells[c] = e
+	e := makeEntry(r, v)
+	x.eachPosting(v, +1, func(cell uint64, b int64, key uint64) {
+		l, created := x.lists.add(cell, b)
+		if created {
+			x.dir.addList(cell)
 		}
-		bs := e.kinds[kind]
-		i, ok := slices.BinarySearchFunc(bs, b, cmpBucket)
-		if !ok {
-			bs = slices.Insert(bs, i, bucket{b: b})
-			e.kinds[kind] = bs
-		}
-		bs[i].postings = appendPosting(bs[i].postings, p)
-	}, +1)
+		l.add(key, e)
+	})
 	return r
 }
 
-// appendPosting appends p to list, doubling its capacity when full: append
-// grows large slices by only a quarter, and coarse cells' lists of tens of
-// thousands of postings were copied over and over.
-func appendPosting(list []posting, p posting) []posting {
-	if len(list) == cap(list) {
-		grown := make([]posting, len(list), max(4, 2*cap(list)))
-		copy(grown, list)
-		list = grown
+// add appends a posting, doubling the capacity when full: append grows
+// large slices by only a quarter.
+func (l *list) add(k uint64, e entry) {
+	if len(l.keys) == cap(l.keys) {
+		n := max(4, 2*cap(l.keys))
+		keys, ents := make([]uint64, len(l.keys), n), make([]entry, len(l.ents), n)
+		copy(keys, l.keys)
+		copy(ents, l.ents)
+		l.keys, l.ents = keys, ents
 	}
-	return append(list, p)
-}
-
-func cmpBucket(e bucket, b int64) int {
-	switch {
-	case e.b < b:
-		return -1
-	case e.b > b:
-		return 1
-	}
-	return 0
+	l.keys = append(l.keys, k)
+	l.ents = append(l.ents, e)
 }
 
 // Remove deletes the volume stored under r; removing a free ref is a no-op.
@@ -267,48 +237,34 @@ func (x *Index) Remove(r Ref) {
 	if v == nil {
 		return
 	}
-	x.eachTerm(v, func(c s2.CellID, kind int, b int64) {
-		e := x.cells[c]
-		if e == nil {
+	x.eachPosting(v, -1, func(cell uint64, b int64, _ uint64) {
+		l := x.lists.get(cell, b)
+		if l == nil {
 			return
 		}
-		bs := e.kinds[kind]
-		i, ok := slices.BinarySearchFunc(bs, b, cmpBucket)
-		if !ok {
-			return
-		}
-		list := bs[i].postings
-		for j := range list {
-			if list[j].ref == r {
-				last := len(list) - 1
-				list[j] = list[last]
-				list = list[:last]
+		for j := range l.ents {
+			if l.ents[j].ref == r {
+				last := len(l.ents) - 1
+				l.keys[j], l.ents[j] = l.keys[last], l.ents[last]
+				l.keys, l.ents = l.keys[:last], l.ents[:last]
 				break
 			}
 		}
-		if len(list) == 0 {
-			e.kinds[kind] = slices.Delete(bs, i, i+1)
-			if len(e.kinds[0]) == 0 && len(e.kinds[1]) == 0 {
-				delete(x.cells, c)
-			}
-		} else {
-			bs[i].postings = list
+		if len(l.ents) == 0 {
+			x.lists.delete(cell, b)
+			x.dir.removeList(cell)
 		}
-	}, -1)
+	})
 	x.vols[r] = nil
 	x.free = append(x.free, r)
 	x.n--
 }
 
-func makePosting(r Ref, v *geo.Volume) posting {
+func makeEntry(r Ref, v *geo.Volume) entry {
 	c := v.Bound(0)
 	p := c.Center()
-	return posting{
+	return entry{
 		ref:    r,
-		start:  secondsFloor(v.StartNano()),
-		end:    secondsCeil(v.EndNano()),
-		lo:     altUnitDown(float64(v.AltLo())),
-		hi:     altUnitUp(float64(v.AltHi())),
 		x:      float32(p.X),
 		y:      float32(p.Y),
 		z:      float32(p.Z),
@@ -316,63 +272,83 @@ func makePosting(r Ref, v *geo.Volume) posting {
 	}
 }
 
-// capSlack covers the float32 rounding of a posting's centre (under 1e-7
-// rad per coordinate) and of the query's; 1e-6 rad is about 6 m.
+// capSlack widens caps for coverings, boxes and the float32 cap test: it
+// covers the float32 rounding of a posting's centre (under 1e-7 rad per
+// coordinate) and of the query's, and rounding in boxes; 1e-6 rad is about
+// 6 m.
 const capSlack = 1e-6
 
-// eachTerm calls fn with every (cell, kind, bucket) of the stored volume v,
-// and counts its covering levels and long bucket by delta.
-func (x *Index) eachTerm(v *geo.Volume, fn func(s2.CellID, int, int64), delta int) {
-	cells := x.covering(v.Bound(0))
-	b0, b1, long := x.buckets(v.StartNano(), v.EndNano())
+// eachPosting calls fn with the list and key of every posting of the
+// stored volume v, and counts its level and long bucket by delta.
+func (x *Index) eachPosting(v *geo.Volume, delta int, fn func(cell uint64, b int64, key uint64)) {
+	cov := x.cover(v, 0)
+	sp := volumeSpan(v)
+	b0, b1, long := x.buckets(sp.start, sp.end)
+	x.levelCount[cov.level] += delta
 	if long {
-		x.long += delta
+		x.longCount[cov.level] += delta
 	}
-	post := func(c s2.CellID, kind int) {
-		for b := b0; b <= b1; b++ {
-			fn(c, kind, b)
-		}
+	alt := altLanes(&sp, false)
+	var times [maxMaxBuckets]uint64
+	for b := b0; b <= b1; b++ {
+		times[b-b0] = x.timeLanes(&sp, b, false)
 	}
-	seen := x.seen[:0]
-	for _, c := range cells {
-		x.levelCount[c.Level()] += delta
-		post(c, kindCovering)
-		for l := c.Level() - x.cfg.LevelStep; l >= max(0, c.Level()-x.cfg.AncestorDepth); l -= x.cfg.LevelStep {
-			a := c.Parent(l)
-			if slices.Contains(seen, a) {
-				break // its coarser ancestors are done too
+	for bi := range cov.boxes {
+		box := &cov.boxes[bi]
+		sp.box = box
+		for i := box.i0; i <= box.i1; i++ {
+			for j := box.j0; j <= box.j1; j++ {
+				cell := cellKey(cov.level, box.face, i, j)
+				k := alt | boxLanes(&sp, cov.level, i, j, false)
+				for b := b0; b <= b1; b++ {
+					fn(cell, b, k|times[b-b0])
+				}
 			}
-			seen = append(seen, a)
-			post(a, kindAncestor)
 		}
 	}
-	x.seen = seen[:0]
 }
 
-// covering returns the cells of cap's cheap covering at step levels,
-// without duplicates, leaving out those the cap (widened by capSlack) does
-// not reach: CellUnionBound's four cells are often twice the cap's width
-// or more, and the cap meets only one or two of them. Widening keeps a cap
-// that touches a cell boundary in the cells on both sides, so two caps
-// that share a point always have cells on one line of descent.
-func (x *Index) covering(cap s2.Cap) []s2.CellID {
-	out := x.qcells[:0]
-	wide := s2.CapFromCenterAngle(cap.Center(), cap.Radius()+capSlack)
-	for _, c := range cap.CellUnionBound() {
-		l := max(0, min(c.Level(), x.cfg.MaxLevel)-x.cfg.Coarsen)
-		l -= l % x.cfg.LevelStep
-		c = c.Parent(l)
-		if slices.Contains(out, c) || !wide.IntersectsCell(s2.CellFromCellID(c)) {
-			continue
+// covering is a volume's cap, widened by a margin, with its boxes at the
+// level it is posted at.
+type covering struct {
+	vol    *geo.Volume
+	margin geo.Meters
+	level  int
+	boxes  []faceBox
+}
+
+// coverings is how many of the last coverings the index keeps: a search
+// then insert of an intent's volumes (up to this many) covers each once.
+const coverings = 8
+
+// cover returns the covering of v's cap widened by margin. It is valid
+// until the next call but coverings-1.
+func (x *Index) cover(v *geo.Volume, margin geo.Meters) *covering {
+	for i := range x.covs {
+		if c := &x.covs[i]; c.vol == v && c.margin == margin {
+			return c
 		}
-		out = append(out, c)
 	}
-	x.qcells = out
-	return out
+	c := &x.covs[x.next]
+	x.next = (x.next + 1) % coverings
+	cap := v.Bound(margin)
+	c.vol, c.margin = v, margin
+	c.boxes = capBoxes(cap.Center(), cap.Radius().Radians()+capSlack, c.boxes[:0])
+	l := x.cfg.Level
+	for {
+		for i := range c.boxes {
+			c.boxes[i].atLevel(l)
+		}
+		if l == 0 || cellCount(c.boxes) <= x.cfg.MaxCells {
+			break
+		}
+		l = max(0, l-x.cfg.LevelStep)
+	}
+	c.level = l
+	return c
 }
 
-// longBucket is the bucket of volumes longer than MaxBuckets buckets. It
-// sorts first.
+// longBucket is the bucket of volumes longer than MaxBuckets buckets.
 const longBucket = math.MinInt64
 
 // buckets returns the first and last bucket of the window [start, end), or

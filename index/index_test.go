@@ -60,7 +60,7 @@ func destination(lat, lng, bearing, d float64) (float64, float64) {
 var places = [][2]float64{{0, 180}, {0, -179.99}, {89.9, 0}, {-90, 0}, {0, 0}, {35, 40}, {35.26, 45}}
 
 func TestSearchMatchesBruteForce(t *testing.T) {
-	for _, cfg := range []Config{{}, {LevelStep: 1, BucketSize: 10 * time.Minute, MaxBuckets: 2}, {LevelStep: 5, MaxLevel: 12, Coarsen: 4}} {
+	for _, cfg := range []Config{{}, {Level: 13, LevelStep: 1, MaxCells: 6, BucketSize: 10 * time.Minute, MaxBuckets: 2}, {Level: 4, LevelStep: 3, MaxCells: 100}, {Level: 20, LevelStep: 5}} {
 		t.Run(fmt.Sprintf("%+v", cfg), func(t *testing.T) {
 			r := rand.New(rand.NewPCG(1, uint64(cfg.LevelStep)))
 			x, err := New(cfg)
@@ -134,13 +134,11 @@ func TestRemoveAll(t *testing.T) {
 	for _, ref := range refs {
 		x.Remove(ref)
 	}
-	if x.Len() != 0 || len(x.cells) != 0 || x.long != 0 {
-		t.Fatalf("after removing all: len %d, %d cells, long %d", x.Len(), len(x.cells), x.long)
+	if x.Len() != 0 || x.lists.n != 0 || len(x.dir.count) != 0 {
+		t.Fatalf("after removing all: len %d, %d lists, %d cells", x.Len(), x.lists.n, len(x.dir.count))
 	}
-	for l, c := range x.levelCount {
-		if c != 0 {
-			t.Fatalf("level %d count %d after removing all", l, c)
-		}
+	if x.levelCount != [MaxGridLevel + 1]int{} || x.longCount != [MaxGridLevel + 1]int{} {
+		t.Fatalf("level counts %v, long %v after removing all", x.levelCount, x.longCount)
 	}
 }
 
@@ -209,9 +207,14 @@ func TestTouchingAtCellBoundaries(t *testing.T) {
 	}
 }
 
-func TestConfigRejectsNegativeCoarsen(t *testing.T) {
-	if err := (Config{Coarsen: -1}).Validate(); err == nil {
-		t.Fatal("Coarsen -1 accepted: coverings finer than the cap's bound miss conflicts")
+func TestConfigRejectsBadSettings(t *testing.T) {
+	for _, c := range []Config{{Level: -1}, {MaxCells: 5}, {Level: MaxGridLevel + 1}, {MaxBuckets: maxMaxBuckets + 1}, {BucketSize: time.Millisecond}} {
+		if err := c.Validate(); err == nil {
+			t.Errorf("%+v accepted", c)
+		}
+	}
+	if err := (Config{}).Validate(); err != nil {
+		t.Errorf("defaults refused: %v", err)
 	}
 }
 
@@ -237,25 +240,14 @@ func TestInsertAllEqualsInsert(t *testing.T) {
 			t.Fatalf("volume %d got ref %d", i, ref)
 		}
 	}
-	if one.n != all.n || one.long != all.long || one.levelCount != all.levelCount || len(one.cells) != len(all.cells) || len(all.stamp) != len(all.vols) {
-		t.Fatalf("counts differ: n %d/%d long %d/%d levels %v/%v cells %d/%d", one.n, all.n, one.long, all.long, one.levelCount, all.levelCount, len(one.cells), len(all.cells))
+	if one.lists.n != all.lists.n || one.levelCount != all.levelCount {
+		t.Fatalf("lists %d/%d, levels %v/%v", one.lists.n, all.lists.n, one.levelCount, all.levelCount)
 	}
-	for id, a := range one.cells {
-		b := all.cells[id]
-		if b == nil {
-			t.Fatalf("cell %v missing", id)
+	one.lists.each(func(cell uint64, bk int64, a *list) {
+		if b := all.lists.get(cell, bk); b == nil || !slices.Equal(a.keys, b.keys) || !slices.Equal(a.ents, b.ents) {
+			t.Fatalf("list %x/%d differs", cell, bk)
 		}
-		for kind := range a.kinds {
-			if len(a.kinds[kind]) != len(b.kinds[kind]) {
-				t.Fatalf("cell %v kind %d: %d buckets, want %d", id, kind, len(b.kinds[kind]), len(a.kinds[kind]))
-			}
-			for i, bk := range a.kinds[kind] {
-				if bk.b != b.kinds[kind][i].b || !slices.Equal(bk.postings, b.kinds[kind][i].postings) {
-					t.Fatalf("cell %v kind %d bucket %d differs", id, kind, bk.b)
-				}
-			}
-		}
-	}
+	})
 	// More volumes on top: the lists grow past their exact size.
 	more := make([]*geo.Volume, 0, 500)
 	for range 500 {
@@ -281,26 +273,42 @@ func TestInsertAllEqualsInsert(t *testing.T) {
 	}
 }
 
-// TestAltUnits: posting bands are rounded outward, so two bands that
-// overlap or touch (closed) always overlap in units, whatever their
-// altitudes, fractional, at the ends of geo's range or beyond.
-func TestAltUnits(t *testing.T) {
+// TestLanesKeepOrder: lanes are rounded outward and saturate, so two
+// windows, bands or box edges that overlap or touch always overlap in
+// lanes, whatever their values, at the ends of the range or beyond.
+func TestLanesKeepOrder(t *testing.T) {
 	r := rand.New(rand.NewPCG(6, 6))
-	edge := []float64{float64(geo.MinAltitude), float64(geo.MaxAltitude), -1e9, 1e9, 0, 3.999, 4, 4.001}
+	edge := []float64{float64(geo.MinAltitude), float64(geo.MaxAltitude), -1e9, 1e9, 0, altLaneBase, altLaneBase + altLaneUnit, 124.999, 125, 125.001}
 	pick := func() float64 {
 		if r.IntN(4) == 0 {
 			return edge[r.IntN(len(edge))]
 		}
 		return float64(geo.MinAltitude) + r.Float64()*float64(geo.MaxAltitude-geo.MinAltitude)
 	}
+	x, _ := New(Config{})
 	for range 100_000 {
 		a, b := pick(), pick()
 		if a > b {
 			a, b = b, a
 		}
 		// A band ending at b meets a band starting at a <= b.
-		if altUnitDown(a) > altUnitUp(b) {
-			t.Fatalf("%v <= %v but units %d > %d", a, b, altUnitDown(a), altUnitUp(b))
+		if altLane(a, false) > altLane(b, true) {
+			t.Fatalf("%v <= %v but lanes %d > %d", a, b, altLane(a, false), altLane(b, true))
+		}
+		// The same for times, in a bucket near them or far.
+		ta, tb := int64(a*1e9), int64(b*1e9)
+		bk := floorDiv(ta, x.bucket) + int64(r.IntN(20)-10)
+		base, unit := x.frame(bk)
+		if timeLane(ta, base, unit, false) > timeLane(tb, base, unit, true) {
+			t.Fatalf("times %d <= %d but lanes differ in bucket %d", ta, tb, bk)
+		}
+		// And box coordinates in [0, 1], in a cell near them or far.
+		sa, sb := (a+8000)/108000, (b+8000)/108000
+		l := r.IntN(MaxGridLevel + 1)
+		first := (int64(sa*float64(int64(1)<<l)) + int64(r.IntN(20)-10)) * laneUnits
+		scale := float64(int64(laneUnits) << l)
+		if boxLane(sa, scale, first, false) > boxLane(sb, scale, first, true) {
+			t.Fatalf("s %v <= %v but lanes differ at level %d", sa, sb, l)
 		}
 	}
 }

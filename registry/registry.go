@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"container/heap"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -66,13 +67,22 @@ type Registry struct {
 	last     uint64    // index of the last applied entry
 	lastTime time.Time // its time
 
-	// Scratch space for decisions.
-	found map[IntentID]int // intent -> position in conflicts
+	// Scratch space for decisions, by the first ref of an intent: the
+	// search that last found it, and its position in that search's
+	// conflicts.
+	foundGen []uint32
+	foundPos []int32
+	gen      uint32
 }
 
+// volRef is what an index.Ref stands for: a volume of an intent, whose
+// first volume is at first (a number no other indexed intent has) and
+// which ends at end (unix ns).
 type volRef struct {
 	intent *Intent
-	vol    int
+	end    int64
+	vol    int32
+	first  index.Ref
 }
 
 // New returns an empty registry.
@@ -94,7 +104,6 @@ func New(cfg Config) (*Registry, error) {
 		idx:     idx,
 		refs:    make(map[IntentID][]index.Ref),
 		alerts:  make(map[PartyID][]Alert),
-		found:   make(map[IntentID]int),
 
 		grants:      make(map[PartyID]map[PartyID]Level),
 		acks:        make(map[string]AckRecord),
@@ -183,7 +192,7 @@ func (r *Registry) NumVolumes() int { return r.idx.Len() }
 func (r *Registry) Search(q *geo.Volume, sep geo.Separation, fn func(it *Intent, vol int) bool) {
 	r.idx.Search(q, sep, func(ref index.Ref, _ *geo.Volume) bool {
 		o := r.owners[ref]
-		return fn(o.intent, o.vol)
+		return fn(o.intent, int(o.vol))
 	})
 }
 
@@ -205,21 +214,27 @@ func (r *Registry) ConflictsOf(id IntentID) ([]Conflict, error) {
 // and not ending at or before now (unix ns; they are about to expire).
 func (r *Registry) conflicts(owner PartyID, self IntentID, vols []*geo.Volume, all bool, now int64) []Conflict {
 	var out []Conflict
-	clear(r.found)
+	r.gen++
+	if r.gen == 0 { // wrapped: forget every old mark
+		clear(r.foundGen)
+		r.gen = 1
+	}
+	selfFirst := index.Ref(math.MaxUint32) // no ref
+	if refs := r.refs[self]; len(refs) > 0 {
+		selfFirst = refs[0]
+	}
 	for mine, v := range vols {
 		r.idx.Search(v, r.cfg.Separation, func(ref index.Ref, _ *geo.Volume) bool {
-			o := r.owners[ref]
-			it := o.intent
-			if it.ID == self || (!all && it.Owner == owner) || it.end() <= now {
+			o := &r.owners[ref]
+			if o.first == selfFirst || o.end <= now || (!all && o.intent.Owner == owner) {
 				return true
 			}
-			k, ok := r.found[it.ID]
-			if !ok {
-				k = len(out)
-				r.found[it.ID] = k
-				out = append(out, Conflict{Intent: it})
+			if r.foundGen[o.first] != r.gen {
+				r.foundGen[o.first], r.foundPos[o.first] = r.gen, int32(len(out))
+				out = append(out, Conflict{Intent: o.intent})
 			}
-			out[k].Pairs = append(out[k].Pairs, Pair{Mine: mine, Theirs: o.vol})
+			c := &out[r.foundPos[o.first]]
+			c.Pairs = append(c.Pairs, Pair{Mine: mine, Theirs: int(o.vol)})
 			return true
 		})
 	}
@@ -246,10 +261,12 @@ func (r *Registry) indexIntentWith(it *Intent, insert func(*geo.Volume) index.Re
 	for i, v := range it.Volumes {
 		ref := insert(v)
 		refs[i] = ref
-		if int(ref) >= len(r.owners) {
-			r.owners = append(r.owners, make([]volRef, int(ref)+1-len(r.owners))...)
+		if n := int(ref) + 1 - len(r.owners); n > 0 {
+			r.owners = append(r.owners, make([]volRef, n)...)
+			r.foundGen = append(r.foundGen, make([]uint32, n)...)
+			r.foundPos = append(r.foundPos, make([]int32, n)...)
 		}
-		r.owners[ref] = volRef{intent: it, vol: i}
+		r.owners[ref] = volRef{intent: it, end: it.endNano, vol: int32(i), first: refs[0]}
 	}
 	r.refs[it.ID] = refs
 	heap.Push(&r.expiry, expiryItem{end: it.end(), id: it.ID})
@@ -267,8 +284,8 @@ func (r *Registry) unindexIntent(id IntentID) {
 // replace installs a new version of an intent that keeps its volumes.
 func (r *Registry) replace(it *Intent) {
 	r.intents[it.ID] = it
-	for i, ref := range r.refs[it.ID] {
-		r.owners[ref] = volRef{intent: it, vol: i}
+	for _, ref := range r.refs[it.ID] {
+		r.owners[ref].intent = it
 	}
 }
 
