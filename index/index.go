@@ -94,8 +94,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("index: negative setting in %+v", c)
 	}
 	c = c.withDefaults()
-	if c.BucketSize < time.Second {
-		return fmt.Errorf("index: bucket size %v is under a second", c.BucketSize)
+	if c.BucketSize < time.Second || c.BucketSize%laneUnits != 0 {
+		return fmt.Errorf("index: bucket size %v must be at least a second and a multiple of %d ns", c.BucketSize, laneUnits)
 	}
 	if c.MaxBuckets > maxMaxBuckets {
 		return fmt.Errorf("index: max buckets %d must be in [1, %d]", c.MaxBuckets, maxMaxBuckets)
@@ -160,13 +160,13 @@ type Index struct {
 	longCount  [MaxGridLevel + 1]int // of which in long buckets
 
 	// Search state, reused between calls.
-	stamp  []uint32 // by Ref: the search that last saw it
-	gen    uint32
-	covs   [coverings]covering // the last volumes covered (see cover)
-	next   int                 // the one of covs to reuse next
-	q      query
-	qtimes []uint64
-	qboxes []faceBox
+	stamp   []uint32 // by Ref: the search that last saw it
+	gen     uint32
+	covs    [coverings]covering // the last volumes covered (see cover)
+	next    int                 // the one of covs to reuse next
+	q       query
+	qboxes  []faceBox
+	touched int64 // keeps Search's loads
 }
 
 // New returns an empty index.

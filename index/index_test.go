@@ -208,7 +208,7 @@ func TestTouchingAtCellBoundaries(t *testing.T) {
 }
 
 func TestConfigRejectsBadSettings(t *testing.T) {
-	for _, c := range []Config{{Level: -1}, {MaxCells: 5}, {Level: MaxGridLevel + 1}, {MaxBuckets: maxMaxBuckets + 1}, {BucketSize: time.Millisecond}} {
+	for _, c := range []Config{{Level: -1}, {MaxCells: 5}, {Level: MaxGridLevel + 1}, {MaxBuckets: maxMaxBuckets + 1}, {BucketSize: time.Millisecond}, {BucketSize: time.Second + 1}} {
 		if err := c.Validate(); err == nil {
 			t.Errorf("%+v accepted", c)
 		}

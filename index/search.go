@@ -15,65 +15,118 @@ func (x *Index) Candidates(q *geo.Volume, sep geo.Separation, fn func(Ref) bool)
 // Search calls fn once for each stored volume that conflicts with q under
 // sep, by geo.Conflict. It stops when fn returns false.
 func (x *Index) Search(q *geo.Volume, sep geo.Separation, fn func(Ref, *geo.Volume) bool) {
-	x.candidates(q, sep, func(r Ref) bool {
-		v := x.vols[r]
-		if !geo.Conflict(q, v, sep) {
-			return true
+	refs := x.gather(q, sep)
+	// Touch every candidate first: the loads are independent, so their
+	// cache misses overlap instead of coming one after the other in the
+	// exact tests.
+	var t int64
+	for _, r := range refs {
+		t += x.vols[r].StartNano()
+	}
+	x.touched = t
+	for _, r := range refs {
+		if v := x.vols[r]; geo.Conflict(q, v, sep) && !fn(r, v) {
+			return
 		}
-		return fn(r, v)
-	})
+	}
+}
+
+// candidates calls fn with each candidate of gather until it returns false.
+func (x *Index) candidates(q *geo.Volume, sep geo.Separation, fn func(Ref) bool) {
+	for _, r := range x.gather(q, sep) {
+		if !fn(r) {
+			return
+		}
+	}
 }
 
 // directLimit is the most cells of a finer level than the query's that a
 // search looks up one by one; beyond, it visits those of the directory.
 const directLimit = 64
 
-// query is one search in progress.
+// query is one search in progress. It runs in stages, each a loop whose
+// memory accesses do not depend on each other, so that their cache misses
+// overlap: find the lists, scan their keys, test the caps of the postings
+// that pass.
 type query struct {
-	x       *Index
-	sp      span
-	alt     uint64   // altitude lanes
-	times   []uint64 // time lanes of buckets b0..b1
-	long    uint64   // time lanes of the long bucket
-	b0, b1  int64
-	f       capFilter
-	fn      func(Ref) bool
-	stopped bool
+	x      *Index
+	sp     span
+	alt    uint64   // altitude lanes
+	times  []uint64 // time lanes of buckets b0..b1
+	long   uint64   // time lanes of the long bucket
+	b0, b1 int64
+	f      capFilter
+
+	lists []found // the lists to read
+	hits  []hit   // their postings whose key passes
+	refs  []Ref   // the candidates
 }
 
-// candidates yields, once each, the refs whose postings pass the keys and
-// the bounding caps (widened by sep) in every list the query reads; the
-// caller applies the exact test.
-func (x *Index) candidates(q *geo.Volume, sep geo.Separation, fn func(Ref) bool) {
+// found is a list to read with the query's key for it.
+type found struct {
+	l     *list
+	key   uint64
+	flags uint8
+}
+
+// Flags of a found list.
+const (
+	longList = 1 << iota // the long bucket: no time corner
+	lastS                // the cell is the last of its face in s
+	lastT                // and in t
+)
+
+// hit is a posting of lists[list] whose key passed.
+type hit struct {
+	list, i int32
+}
+
+// gather returns, once each, the refs whose postings pass the keys and the
+// bounding caps (widened by sep) in every list the query reads, valid until
+// the next search; the caller applies the exact test.
+func (x *Index) gather(q *geo.Volume, sep geo.Separation) []Ref {
 	if x.n == 0 {
-		return
+		return nil
 	}
 	x.gen++
 	if x.gen == 0 { // wrapped: forget every old stamp
 		clear(x.stamp)
 		x.gen = 1
 	}
+	qs := &x.q
+	qs.refs = qs.refs[:0]
 	ws, we := satSub(q.StartNano(), int64(sep.Time)), satAdd(q.EndNano(), int64(sep.Time))
 	b0, b1 := floorDiv(ws, x.bucket), floorDiv(we-1, x.bucket)
 	if b1-b0 >= 10*int64(x.cfg.MaxBuckets) {
 		// A window far longer than any stored short one: reading every
 		// bucket costs more than scanning everything.
-		x.scanAll(fn)
-		return
+		for r, v := range x.vols {
+			if v != nil {
+				qs.refs = append(qs.refs, Ref(r))
+			}
+		}
+		return qs.refs
 	}
-	qs := &x.q
-	*qs = query{x: x, fn: fn, b0: b0, b1: b1, f: makeCapFilter(q, sep)}
+	qs.x, qs.b0, qs.b1, qs.f = x, b0, b1, makeCapFilter(q, sep)
 	qs.sp = span{start: ws, end: we,
 		lo: altLane(float64(q.AltLo()-sep.Vertical), false), hi: altLane(float64(q.AltHi()+sep.Vertical), true)}
 	qs.alt = altLanes(&qs.sp, true)
-	qs.times = x.qtimes[:0]
+	qs.times = qs.times[:0]
 	for b := b0; b <= b1; b++ {
 		qs.times = append(qs.times, x.timeLanes(&qs.sp, b, true))
 	}
-	x.qtimes = qs.times
 	qs.long = x.timeLanes(&qs.sp, longBucket, true)
+	qs.lists, qs.hits = qs.lists[:0], qs.hits[:0]
+	qs.findLists(x.cover(q, sep.Horizontal))
+	qs.scanKeys()
+	qs.testCaps()
+	return qs.refs
+}
 
-	cov := x.cover(q, sep.Horizontal)
+// findLists notes the lists the query reads, at every level that holds
+// volumes: those of the cells of its boxes at that level.
+func (qs *query) findLists(cov *covering) {
+	x := qs.x
 	boxes := append(x.qboxes[:0], cov.boxes...)
 	x.qboxes = boxes
 	for l := range x.levelCount {
@@ -86,41 +139,102 @@ func (x *Index) candidates(q *geo.Volume, sep geo.Separation, fn func(Ref) bool)
 		if l <= cov.level || cellCount(boxes) <= directLimit {
 			for bi := range boxes {
 				b := &boxes[bi]
-				for i := b.i0; i <= b.i1 && !qs.stopped; i++ {
-					for j := b.j0; j <= b.j1 && !qs.stopped; j++ {
+				for i := b.i0; i <= b.i1; i++ {
+					for j := b.j0; j <= b.j1; j++ {
 						qs.cell(l, b, i, j)
 					}
 				}
 			}
 		} else {
-			x.dir.each(l, boxes, func(bi, i, j int) {
-				if !qs.stopped {
-					qs.cell(l, &boxes[bi], i, j)
-				}
-			})
-		}
-		if qs.stopped {
-			break
+			x.dir.each(l, boxes, func(bi, i, j int) { qs.cell(l, &boxes[bi], i, j) })
 		}
 	}
-	qs.fn = nil
 }
 
-// cell reads the lists of cell (i, j) of level l on box's face.
+// cell notes the lists of cell (i, j) of level l on box's face.
 func (qs *query) cell(l int, box *faceBox, i, j int) {
 	x := qs.x
 	cell := cellKey(l, box.face, i, j)
 	qs.sp.box = box
 	k := qs.alt | boxLanes(&qs.sp, l, i, j, true) | hiBits
+	var flags uint8
+	last := 1<<l - 1
+	if i == last {
+		flags |= lastS
+	}
+	if j == last {
+		flags |= lastT
+	}
 	if x.longCount[l] > 0 {
-		if lst := x.lists.get(cell, longBucket); lst != nil && !qs.scan(lst, k|qs.long) {
-			return
+		if lst := x.lists.get(cell, longBucket); lst != nil {
+			qs.lists = append(qs.lists, found{lst, k | qs.long, flags | longList})
 		}
 	}
 	for b := qs.b0; b <= qs.b1; b++ {
-		if lst := x.lists.get(cell, b); lst != nil && !qs.scan(lst, k|qs.times[b-qs.b0]) {
-			return
+		if lst := x.lists.get(cell, b); lst != nil {
+			qs.lists = append(qs.lists, found{lst, k | qs.times[b-qs.b0], flags})
 		}
+	}
+}
+
+// scanKeys notes the postings whose keys pass, each in one list only where
+// it can: a pair of volumes whose windows and boxes overlap is kept only in
+// the bucket and cell where the later start and the larger lows of the
+// boxes lie (the corner of the overlap), which is one both are in. (A pair
+// may still be kept on more than one face; the stamps remove those
+// repeats.)
+func (qs *query) scanKeys() {
+	for li := range qs.lists {
+		f := &qs.lists[li]
+		k, flags := f.key, f.flags
+		for i, pk := range f.l.keys {
+			if keyPasses(k, pk) && ownsCorner(k, pk, flags) {
+				qs.hits = append(qs.hits, hit{int32(li), int32(i)})
+			}
+		}
+	}
+}
+
+// ownsCorner reports whether the corner of the overlap of a posting (key
+// p) and a query (key q) lies in their list (see scanKeys). Lanes keep the
+// order of what they round and count a bucket or a cell as laneUnits units
+// from laneBias, the same way in every list (a bucket is exactly laneUnits
+// time units), so the corner lies in the list's bucket and cell exactly
+// when its lanes are in [laneBias, laneBias+laneUnits), or beyond for the
+// last cell of a face, whose far edge (s or t = 1) is its own.
+func ownsCorner(q, p uint64, flags uint8) bool {
+	corner := func(shift uint) uint64 {
+		return max(p>>shift&laneMax, laneMax-q>>(shift+8)&laneMax)
+	}
+	if flags&longList == 0 {
+		if t := corner(0); t < laneBias || t >= laneBias+laneUnits {
+			return false
+		}
+	}
+	if s := corner(32); s < laneBias || s >= laneBias+laneUnits && flags&lastS == 0 {
+		return false
+	}
+	if t := corner(48); t < laneBias || t >= laneBias+laneUnits && flags&lastT == 0 {
+		return false
+	}
+	return true
+}
+
+// testCaps keeps, once each, the postings noted whose caps meet the
+// query's.
+func (qs *query) testCaps() {
+	x, f := qs.x, &qs.f
+	for _, h := range qs.hits {
+		p := &qs.lists[h.list].l.ents[h.i]
+		// The chord between the centres is at most the angle between
+		// them, so a chord longer than the sum of radii proves the caps
+		// apart.
+		dx, dy, dz, r := p.x-f.x, p.y-f.y, p.z-f.z, p.radius+f.radius
+		if dx*dx+dy*dy+dz*dz > r*r || x.stamp[p.ref] == x.gen {
+			continue
+		}
+		x.stamp[p.ref] = x.gen
+		qs.refs = append(qs.refs, p.ref)
 	}
 }
 
@@ -135,46 +249,6 @@ func makeCapFilter(q *geo.Volume, sep geo.Separation) capFilter {
 	p := c.Center()
 	return capFilter{x: float32(p.X), y: float32(p.Y), z: float32(p.Z),
 		radius: float32Up(c.Radius().Radians() + capSlack)}
-}
-
-// scan yields the postings of l whose key passes k and whose cap meets the
-// query's, if not yet seen in this search. It returns false if fn asked to
-// stop.
-func (qs *query) scan(l *list, k uint64) bool {
-	x, f := qs.x, &qs.f
-	ents := l.ents[:len(l.keys)]
-	for i, pk := range l.keys {
-		if !keyPasses(k, pk) {
-			continue
-		}
-		p := &ents[i]
-		// The chord between the centres is at most the angle between
-		// them, so a chord longer than the sum of radii proves the caps
-		// apart.
-		dx, dy, dz, r := p.x-f.x, p.y-f.y, p.z-f.z, p.radius+f.radius
-		if dx*dx+dy*dy+dz*dz > r*r {
-			continue
-		}
-		if x.stamp[p.ref] == x.gen {
-			continue
-		}
-		x.stamp[p.ref] = x.gen
-		if !qs.fn(p.ref) {
-			qs.stopped = true
-			return false
-		}
-	}
-	return true
-}
-
-// scanAll yields every stored volume: the fallback for a query far longer
-// than the stored volumes.
-func (x *Index) scanAll(fn func(Ref) bool) {
-	for r, v := range x.vols {
-		if v != nil && !fn(Ref(r)) {
-			return
-		}
-	}
 }
 
 func satAdd(x, d int64) int64 {

@@ -24,6 +24,7 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	out := fs.String("out", "", "write the conflicts of each intent here, in the PostGIS baseline's format")
 	verify := fs.Bool("verify", false, "also check every conflict set against an exact all-pairs computation (slow)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the filing phase to this file")
+	memProfile := fs.String("memprofile", "", "write a profile of the allocations of the filing phase to this file")
 	durable := fs.Bool("durable", false, "file through the durable service (embedded store, one sync per batch) in-process")
 	overHTTP := fs.Bool("http", false, "file over HTTP with signed requests to an in-process server on loopback (durable)")
 	clients := fs.Int("c", 8, "concurrent clients (with -durable or -http)")
@@ -50,6 +51,10 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	}
 	if *n > 0 && *n < len(intents) {
 		intents = intents[:*n]
+	}
+	if *memProfile != "" {
+		runtime.MemProfileRate = 64 << 10
+		defer writeMemProfile(e, *memProfile)
 	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -102,6 +107,21 @@ func runBench(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "verify: conflict sets of all %d intents equal the exact all-pairs computation\n", len(intents))
 	}
 	return nil
+}
+
+// writeMemProfile writes the allocations made so far (the workload's
+// reading included: compare with the filing phase's share in the profile).
+func writeMemProfile(e *env, path string) {
+	f, err := os.Create(path)
+	if err == nil {
+		err = pprof.Lookup("allocs").WriteTo(f, 0)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(e.stderr, "bench: memory profile: %v\n", err)
+	}
 }
 
 func readWorkload(e *env, path string) ([]workload.Intent, error) {
