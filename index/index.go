@@ -164,7 +164,8 @@ type Index struct {
 	gen     uint32
 	covs    [coverings]covering // the last volumes covered (see cover)
 	next    int                 // the one of covs to reuse next
-	q       query
+	s       search
+	one     [1]*geo.Volume
 	qboxes  []faceBox
 	touched int64 // keeps Search's loads
 }

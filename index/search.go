@@ -9,32 +9,41 @@ import (
 // Candidates calls fn once for each stored volume that may conflict with q
 // under sep: a superset of the conflicts. It stops when fn returns false.
 func (x *Index) Candidates(q *geo.Volume, sep geo.Separation, fn func(Ref) bool) {
-	x.candidates(q, sep, fn)
-}
-
-// Search calls fn once for each stored volume that conflicts with q under
-// sep, by geo.Conflict. It stops when fn returns false.
-func (x *Index) Search(q *geo.Volume, sep geo.Separation, fn func(Ref, *geo.Volume) bool) {
-	refs := x.gather(q, sep)
-	// Touch every candidate first: the loads are independent, so their
-	// cache misses overlap instead of coming one after the other in the
-	// exact tests.
-	var t int64
-	for _, r := range refs {
-		t += x.vols[r].StartNano()
-	}
-	x.touched = t
-	for _, r := range refs {
-		if v := x.vols[r]; geo.Conflict(q, v, sep) && !fn(r, v) {
+	x.one[0] = q
+	s := x.gather(x.one[:], sep)
+	x.one[0] = nil
+	for _, c := range s.cands {
+		if !fn(c.ref) {
 			return
 		}
 	}
 }
 
-// candidates calls fn with each candidate of gather until it returns false.
-func (x *Index) candidates(q *geo.Volume, sep geo.Separation, fn func(Ref) bool) {
-	for _, r := range x.gather(q, sep) {
-		if !fn(r) {
+// Search calls fn once for each stored volume that conflicts with q under
+// sep, by geo.Conflict. It stops when fn returns false.
+func (x *Index) Search(q *geo.Volume, sep geo.Separation, fn func(Ref, *geo.Volume) bool) {
+	x.one[0] = q
+	x.SearchAll(x.one[:], sep, func(_ int, r Ref, v *geo.Volume) bool { return fn(r, v) })
+	x.one[0] = nil
+}
+
+// SearchAll calls fn once for each pair of a query qs[i] and a stored
+// volume that conflict under sep, by geo.Conflict: all pairs of qs[0],
+// then of qs[1], and so on. It stops when fn returns false. It is
+// Search for each query, done at once: the memory accesses of all the
+// queries overlap.
+func (x *Index) SearchAll(qs []*geo.Volume, sep geo.Separation, fn func(i int, r Ref, v *geo.Volume) bool) {
+	s := x.gather(qs, sep)
+	// Touch every candidate first: the loads are independent, so their
+	// cache misses overlap instead of coming one after the other in the
+	// exact tests.
+	var t int64
+	for _, c := range s.cands {
+		t += x.vols[c.ref].StartNano()
+	}
+	x.touched = t
+	for _, c := range s.cands {
+		if v := x.vols[c.ref]; geo.Conflict(qs[c.q], v, sep) && !fn(int(c.q), c.ref, v) {
 			return
 		}
 	}
@@ -44,28 +53,34 @@ func (x *Index) candidates(q *geo.Volume, sep geo.Separation, fn func(Ref) bool)
 // search looks up one by one; beyond, it visits those of the directory.
 const directLimit = 64
 
-// query is one search in progress. It runs in stages, each a loop whose
-// memory accesses do not depend on each other, so that their cache misses
-// overlap: find the lists, scan their keys, test the caps of the postings
-// that pass.
+// search is a batch of queries in progress. It runs in stages, each a loop
+// whose memory accesses do not depend on each other, so that their cache
+// misses overlap: find the lists, scan their keys, test the caps of the
+// postings that pass.
+type search struct {
+	x     *Index
+	qs    []query
+	lists []found // the lists to read
+	hits  []hit   // their postings whose key passes
+	cands []cand  // the candidates, by query
+}
+
+// query is one volume of a search.
 type query struct {
-	x      *Index
 	sp     span
 	alt    uint64   // altitude lanes
 	times  []uint64 // time lanes of buckets b0..b1
 	long   uint64   // time lanes of the long bucket
 	b0, b1 int64
 	f      capFilter
-
-	lists []found // the lists to read
-	hits  []hit   // their postings whose key passes
-	refs  []Ref   // the candidates
+	gen    uint32 // its stamp
 }
 
 // found is a list to read with the query's key for it.
 type found struct {
 	l     *list
 	key   uint64
+	q     int32
 	flags uint8
 }
 
@@ -81,52 +96,65 @@ type hit struct {
 	list, i int32
 }
 
-// gather returns, once each, the refs whose postings pass the keys and the
-// bounding caps (widened by sep) in every list the query reads, valid until
-// the next search; the caller applies the exact test.
-func (x *Index) gather(q *geo.Volume, sep geo.Separation) []Ref {
-	if x.n == 0 {
-		return nil
-	}
-	x.gen++
-	if x.gen == 0 { // wrapped: forget every old stamp
-		clear(x.stamp)
-		x.gen = 1
-	}
-	qs := &x.q
-	qs.refs = qs.refs[:0]
-	ws, we := satSub(q.StartNano(), int64(sep.Time)), satAdd(q.EndNano(), int64(sep.Time))
-	b0, b1 := floorDiv(ws, x.bucket), floorDiv(we-1, x.bucket)
-	if b1-b0 >= 10*int64(x.cfg.MaxBuckets) {
-		// A window far longer than any stored short one: reading every
-		// bucket costs more than scanning everything.
-		for r, v := range x.vols {
-			if v != nil {
-				qs.refs = append(qs.refs, Ref(r))
-			}
-		}
-		return qs.refs
-	}
-	qs.x, qs.b0, qs.b1, qs.f = x, b0, b1, makeCapFilter(q, sep)
-	qs.sp = span{start: ws, end: we,
-		lo: altLane(float64(q.AltLo()-sep.Vertical), false), hi: altLane(float64(q.AltHi()+sep.Vertical), true)}
-	qs.alt = altLanes(&qs.sp, true)
-	qs.times = qs.times[:0]
-	for b := b0; b <= b1; b++ {
-		qs.times = append(qs.times, x.timeLanes(&qs.sp, b, true))
-	}
-	qs.long = x.timeLanes(&qs.sp, longBucket, true)
-	qs.lists, qs.hits = qs.lists[:0], qs.hits[:0]
-	qs.findLists(x.cover(q, sep.Horizontal))
-	qs.scanKeys()
-	qs.testCaps()
-	return qs.refs
+// cand is a candidate of query q.
+type cand struct {
+	q   int32
+	ref Ref
 }
 
-// findLists notes the lists the query reads, at every level that holds
+// gather finds, once for each query, the refs whose postings pass the keys
+// and the bounding caps (widened by sep) in every list the query reads.
+// The search is valid until the next; the caller applies the exact test.
+func (x *Index) gather(vols []*geo.Volume, sep geo.Separation) *search {
+	s := &x.s
+	s.x = x
+	s.lists, s.hits, s.cands = s.lists[:0], s.hits[:0], s.cands[:0]
+	if x.n == 0 {
+		return s
+	}
+	if x.gen > math.MaxUint32-uint32(len(vols))-1 { // about to wrap: forget every old stamp
+		clear(x.stamp)
+		x.gen = 0
+	}
+	for len(s.qs) < len(vols) {
+		s.qs = append(s.qs, query{})
+	}
+	for qi, q := range vols {
+		x.gen++
+		qs := &s.qs[qi]
+		qs.gen = x.gen
+		ws, we := satSub(q.StartNano(), int64(sep.Time)), satAdd(q.EndNano(), int64(sep.Time))
+		qs.b0, qs.b1 = floorDiv(ws, x.bucket), floorDiv(we-1, x.bucket)
+		if qs.b1-qs.b0 >= 10*int64(x.cfg.MaxBuckets) {
+			// A window far longer than any stored short one: reading
+			// every bucket costs more than scanning everything.
+			for r, v := range x.vols {
+				if v != nil {
+					s.cands = append(s.cands, cand{int32(qi), Ref(r)})
+				}
+			}
+			continue
+		}
+		qs.f = makeCapFilter(q, sep)
+		qs.sp = span{start: ws, end: we,
+			lo: altLane(float64(q.AltLo()-sep.Vertical), false), hi: altLane(float64(q.AltHi()+sep.Vertical), true)}
+		qs.alt = altLanes(&qs.sp, true)
+		qs.times = qs.times[:0]
+		for b := qs.b0; b <= qs.b1; b++ {
+			qs.times = append(qs.times, x.timeLanes(&qs.sp, b, true))
+		}
+		qs.long = x.timeLanes(&qs.sp, longBucket, true)
+		s.findLists(qi, x.cover(q, sep.Horizontal))
+	}
+	s.scanKeys()
+	s.testCaps()
+	return s
+}
+
+// findLists notes the lists query qi reads, at every level that holds
 // volumes: those of the cells of its boxes at that level.
-func (qs *query) findLists(cov *covering) {
-	x := qs.x
+func (s *search) findLists(qi int, cov *covering) {
+	x := s.x
 	boxes := append(x.qboxes[:0], cov.boxes...)
 	x.qboxes = boxes
 	for l := range x.levelCount {
@@ -141,19 +169,20 @@ func (qs *query) findLists(cov *covering) {
 				b := &boxes[bi]
 				for i := b.i0; i <= b.i1; i++ {
 					for j := b.j0; j <= b.j1; j++ {
-						qs.cell(l, b, i, j)
+						s.cell(qi, l, b, i, j)
 					}
 				}
 			}
 		} else {
-			x.dir.each(l, boxes, func(bi, i, j int) { qs.cell(l, &boxes[bi], i, j) })
+			x.dir.each(l, boxes, func(bi, i, j int) { s.cell(qi, l, &boxes[bi], i, j) })
 		}
 	}
 }
 
-// cell notes the lists of cell (i, j) of level l on box's face.
-func (qs *query) cell(l int, box *faceBox, i, j int) {
-	x := qs.x
+// cell notes the lists of cell (i, j) of level l on box's face for query
+// qi.
+func (s *search) cell(qi, l int, box *faceBox, i, j int) {
+	x, qs := s.x, &s.qs[qi]
 	cell := cellKey(l, box.face, i, j)
 	qs.sp.box = box
 	k := qs.alt | boxLanes(&qs.sp, l, i, j, true) | hiBits
@@ -167,12 +196,12 @@ func (qs *query) cell(l int, box *faceBox, i, j int) {
 	}
 	if x.longCount[l] > 0 {
 		if lst := x.lists.get(cell, longBucket); lst != nil {
-			qs.lists = append(qs.lists, found{lst, k | qs.long, flags | longList})
+			s.lists = append(s.lists, found{lst, k | qs.long, int32(qi), flags | longList})
 		}
 	}
 	for b := qs.b0; b <= qs.b1; b++ {
 		if lst := x.lists.get(cell, b); lst != nil {
-			qs.lists = append(qs.lists, found{lst, k | qs.times[b-qs.b0], flags})
+			s.lists = append(s.lists, found{lst, k | qs.times[b-qs.b0], int32(qi), flags})
 		}
 	}
 }
@@ -183,13 +212,13 @@ func (qs *query) cell(l int, box *faceBox, i, j int) {
 // boxes lie (the corner of the overlap), which is one both are in. (A pair
 // may still be kept on more than one face; the stamps remove those
 // repeats.)
-func (qs *query) scanKeys() {
-	for li := range qs.lists {
-		f := &qs.lists[li]
+func (s *search) scanKeys() {
+	for li := range s.lists {
+		f := &s.lists[li]
 		k, flags := f.key, f.flags
 		for i, pk := range f.l.keys {
 			if keyPasses(k, pk) && ownsCorner(k, pk, flags) {
-				qs.hits = append(qs.hits, hit{int32(li), int32(i)})
+				s.hits = append(s.hits, hit{int32(li), int32(i)})
 			}
 		}
 	}
@@ -220,21 +249,23 @@ func ownsCorner(q, p uint64, flags uint8) bool {
 	return true
 }
 
-// testCaps keeps, once each, the postings noted whose caps meet the
-// query's.
-func (qs *query) testCaps() {
-	x, f := qs.x, &qs.f
-	for _, h := range qs.hits {
-		p := &qs.lists[h.list].l.ents[h.i]
+// testCaps keeps, once for each query, the postings noted whose caps meet
+// the query's. All the hits of one query come together (its lists do).
+func (s *search) testCaps() {
+	x := s.x
+	for _, h := range s.hits {
+		fl := &s.lists[h.list]
+		p, q := &fl.l.ents[h.i], &s.qs[fl.q]
+		f := &q.f
 		// The chord between the centres is at most the angle between
 		// them, so a chord longer than the sum of radii proves the caps
 		// apart.
 		dx, dy, dz, r := p.x-f.x, p.y-f.y, p.z-f.z, p.radius+f.radius
-		if dx*dx+dy*dy+dz*dz > r*r || x.stamp[p.ref] == x.gen {
+		if dx*dx+dy*dy+dz*dz > r*r || x.stamp[p.ref] == q.gen {
 			continue
 		}
-		x.stamp[p.ref] = x.gen
-		qs.refs = append(qs.refs, p.ref)
+		x.stamp[p.ref] = q.gen
+		s.cands = append(s.cands, cand{fl.q, p.ref})
 	}
 }
 

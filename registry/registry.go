@@ -223,21 +223,19 @@ func (r *Registry) conflicts(owner PartyID, self IntentID, vols []*geo.Volume, a
 	if refs := r.refs[self]; len(refs) > 0 {
 		selfFirst = refs[0]
 	}
-	for mine, v := range vols {
-		r.idx.Search(v, r.cfg.Separation, func(ref index.Ref, _ *geo.Volume) bool {
-			o := &r.owners[ref]
-			if o.first == selfFirst || o.end <= now || (!all && o.intent.Owner == owner) {
-				return true
-			}
-			if r.foundGen[o.first] != r.gen {
-				r.foundGen[o.first], r.foundPos[o.first] = r.gen, int32(len(out))
-				out = append(out, Conflict{Intent: o.intent})
-			}
-			c := &out[r.foundPos[o.first]]
-			c.Pairs = append(c.Pairs, Pair{Mine: mine, Theirs: int(o.vol)})
+	r.idx.SearchAll(vols, r.cfg.Separation, func(mine int, ref index.Ref, _ *geo.Volume) bool {
+		o := &r.owners[ref]
+		if o.first == selfFirst || o.end <= now || (!all && o.intent.Owner == owner) {
 			return true
-		})
-	}
+		}
+		if r.foundGen[o.first] != r.gen {
+			r.foundGen[o.first], r.foundPos[o.first] = r.gen, int32(len(out))
+			out = append(out, Conflict{Intent: o.intent})
+		}
+		c := &out[r.foundPos[o.first]]
+		c.Pairs = append(c.Pairs, Pair{Mine: mine, Theirs: int(o.vol)})
+		return true
+	})
 	slices.SortFunc(out, func(a, b Conflict) int { return cmp.Compare(a.Intent.ID, b.Intent.ID) })
 	for i := range out {
 		slices.SortFunc(out[i].Pairs, func(a, b Pair) int {
