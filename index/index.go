@@ -81,9 +81,9 @@ const maxMaxBuckets = 64
 
 // Defaults for Config.
 const (
-	DefaultBucketSize = time.Hour
-	DefaultMaxBuckets = 6
-	DefaultLevel      = 9
+	DefaultBucketSize = 2 * time.Hour
+	DefaultMaxBuckets = 3
+	DefaultLevel      = 8
 	DefaultLevelStep  = 2
 	DefaultMaxCells   = 16
 )

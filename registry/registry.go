@@ -2,7 +2,6 @@ package registry
 
 import (
 	"cmp"
-	"container/heap"
 	"fmt"
 	"math"
 	"slices"
@@ -67,12 +66,9 @@ type Registry struct {
 	last     uint64    // index of the last applied entry
 	lastTime time.Time // its time
 
-	// Scratch space for decisions, by the first ref of an intent: the
-	// search that last found it, and its position in that search's
-	// conflicts.
-	foundGen []uint32
-	foundPos []int32
-	gen      uint32
+	// Scratch space for decisions.
+	hits    []hit
+	touched byte // keeps the loads of conflicts
 }
 
 // volRef is what an index.Ref stands for: a volume of an intent, whose
@@ -213,39 +209,68 @@ func (r *Registry) ConflictsOf(id IntentID) ([]Conflict, error) {
 // those of other parties than owner (of any party if all), not intent self,
 // and not ending at or before now (unix ns; they are about to expire).
 func (r *Registry) conflicts(owner PartyID, self IntentID, vols []*geo.Volume, all bool, now int64) []Conflict {
-	var out []Conflict
-	r.gen++
-	if r.gen == 0 { // wrapped: forget every old mark
-		clear(r.foundGen)
-		r.gen = 1
-	}
 	selfFirst := index.Ref(math.MaxUint32) // no ref
 	if refs := r.refs[self]; len(refs) > 0 {
 		selfFirst = refs[0]
 	}
+	hits := r.hits[:0]
 	r.idx.SearchAll(vols, r.cfg.Separation, func(mine int, ref index.Ref, _ *geo.Volume) bool {
 		o := &r.owners[ref]
 		if o.first == selfFirst || o.end <= now || (!all && o.intent.Owner == owner) {
 			return true
 		}
-		if r.foundGen[o.first] != r.gen {
-			r.foundGen[o.first], r.foundPos[o.first] = r.gen, int32(len(out))
-			out = append(out, Conflict{Intent: o.intent})
-		}
-		c := &out[r.foundPos[o.first]]
-		c.Pairs = append(c.Pairs, Pair{Mine: mine, Theirs: int(o.vol)})
+		hits = append(hits, hit{o.intent, o.first, int32(mine), o.vol})
 		return true
 	})
-	slices.SortFunc(out, func(a, b Conflict) int { return cmp.Compare(a.Intent.ID, b.Intent.ID) })
-	for i := range out {
-		slices.SortFunc(out[i].Pairs, func(a, b Pair) int {
-			if a.Mine != b.Mine {
-				return a.Mine - b.Mine
-			}
-			return a.Theirs - b.Theirs
-		})
+	defer func() { clear(hits); r.hits = hits[:0] }()
+	if len(hits) == 0 {
+		return nil
 	}
+	// Group the pairs by intent (its first ref), each in order.
+	slices.SortFunc(hits, func(a, b hit) int {
+		if c := cmp.Compare(a.first, b.first); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.mine, b.mine); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.theirs, b.theirs)
+	})
+	n := 1
+	for i := 1; i < len(hits); i++ {
+		if hits[i].first != hits[i-1].first {
+			n++
+		}
+	}
+	out := make([]Conflict, 0, n)
+	pairs := make([]Pair, len(hits))
+	start := 0
+	for i, h := range hits {
+		pairs[i] = Pair{Mine: int(h.mine), Theirs: int(h.theirs)}
+		if i+1 == len(hits) || hits[i+1].first != h.first {
+			out = append(out, Conflict{Intent: h.intent, Pairs: pairs[start : i+1 : i+1]})
+			start = i + 1
+		}
+	}
+	// Touch the intents' ids first: the loads do not depend on each
+	// other, so their cache misses overlap instead of coming one after
+	// the other in the sort.
+	var t byte
+	for i := range out {
+		if id := out[i].Intent.ID; id != "" {
+			t += id[0]
+		}
+	}
+	r.touched = t
+	slices.SortFunc(out, func(a, b Conflict) int { return cmp.Compare(a.Intent.ID, b.Intent.ID) })
 	return out
+}
+
+// hit is a conflicting pair found by conflicts.
+type hit struct {
+	intent       *Intent
+	first        index.Ref
+	mine, theirs int32
 }
 
 // indexIntent adds it's volumes to the index.
@@ -261,13 +286,11 @@ func (r *Registry) indexIntentWith(it *Intent, insert func(*geo.Volume) index.Re
 		refs[i] = ref
 		if n := int(ref) + 1 - len(r.owners); n > 0 {
 			r.owners = append(r.owners, make([]volRef, n)...)
-			r.foundGen = append(r.foundGen, make([]uint32, n)...)
-			r.foundPos = append(r.foundPos, make([]int32, n)...)
 		}
 		r.owners[ref] = volRef{intent: it, end: it.endNano, vol: int32(i), first: refs[0]}
 	}
 	r.refs[it.ID] = refs
-	heap.Push(&r.expiry, expiryItem{end: it.end(), id: it.ID})
+	r.expiry.push(expiryItem{end: it.end(), id: it.ID})
 }
 
 // unindexIntent removes it's volumes from the index.
@@ -291,7 +314,7 @@ func (r *Registry) replace(it *Intent) {
 func (r *Registry) expire(now time.Time) {
 	ns := now.UnixNano()
 	for r.expiry.Len() > 0 && r.expiry[0].end <= ns {
-		e := heap.Pop(&r.expiry).(expiryItem)
+		e := r.expiry.pop()
 		it := r.intents[e.id]
 		if it == nil || it.State == StateEnded || it.end() != e.end {
 			continue // stale: ended or updated since
@@ -312,17 +335,48 @@ type expiryItem struct {
 type expiryHeap []expiryItem
 
 func (h expiryHeap) Len() int { return len(h) }
-func (h expiryHeap) Less(i, j int) bool {
+
+func (h expiryHeap) less(i, j int) bool {
 	if h[i].end != h[j].end {
 		return h[i].end < h[j].end
 	}
 	return h[i].id < h[j].id
 }
-func (h expiryHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *expiryHeap) Push(x any)   { *h = append(*h, x.(expiryItem)) }
-func (h *expiryHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
+
+func (h *expiryHeap) push(x expiryItem) {
+	*h = append(*h, x)
+	q := *h
+	for i := len(q) - 1; i > 0; {
+		p := (i - 1) / 2
+		if !q.less(i, p) {
+			break
+		}
+		q[i], q[p] = q[p], q[i]
+		i = p
+	}
+}
+
+func (h *expiryHeap) pop() expiryItem {
+	q := *h
+	top := q[0]
+	last := len(q) - 1
+	q[0] = q[last]
+	q[last] = expiryItem{}
+	q = q[:last]
+	for i := 0; ; {
+		l, m := 2*i+1, i
+		if l < len(q) && q.less(l, m) {
+			m = l
+		}
+		if l+1 < len(q) && q.less(l+1, m) {
+			m = l + 1
+		}
+		if m == i {
+			break
+		}
+		q[i], q[m] = q[m], q[i]
+		i = m
+	}
+	*h = q
+	return top
 }
