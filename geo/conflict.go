@@ -114,9 +114,9 @@ func polygonsWithin(a, b *shape, d s1.Angle) bool {
 		return false
 	}
 	for _, i := range nearA {
-		cr := s2.NewEdgeCrosser(a.verts[i], a.vertex(i+1))
+		a0, a1 := a.verts[i], a.vertex(i+1)
 		for _, j := range nearB {
-			if cr.CrossingSign(b.verts[j], b.vertex(j+1)) != s2.DoNotCross {
+			if crossingSign(a0, a1, b.verts[j], b.vertex(j+1)) != s2.DoNotCross {
 				return true
 			}
 		}

@@ -177,18 +177,6 @@ func (s *shape) vertex(i int) s2.Point {
 	return s.verts[i]
 }
 
-// contains reports whether the polygon contains p, by counting edge
-// crossings from s2.OriginPoint() (the rule s2.Loop uses, so that every
-// point of the sphere is inside exactly one of a polygon and its complement).
-func (s *shape) contains(p s2.Point) bool {
-	inside := s.originInside
-	cr := s2.NewChainEdgeCrosser(s2.OriginPoint(), p, s.verts[0])
-	for i := 1; i <= len(s.verts); i++ {
-		inside = inside != cr.EdgeOrVertexChainCrossing(s.vertex(i))
-	}
-	return inside
-}
-
 // chord converts an angle to a chord angle, saturating at a straight angle.
 func chord(a s1.Angle) s1.ChordAngle {
 	if a >= math.Pi {
