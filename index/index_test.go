@@ -305,8 +305,8 @@ func TestLanesKeepOrder(t *testing.T) {
 		// And box coordinates in [0, 1], in a cell near them or far.
 		sa, sb := (a+8000)/108000, (b+8000)/108000
 		l := r.IntN(MaxGridLevel + 1)
-		first := (int64(sa*float64(int64(1)<<l)) + int64(r.IntN(20)-10)) * laneUnits
-		scale := float64(int64(laneUnits) << l)
+		first := (int64(sa*float64(int64(1)<<l)) + int64(r.IntN(20)-10)) * cellUnits
+		scale := float64(int64(cellUnits) << l)
 		if boxLane(sa, scale, first, false) > boxLane(sb, scale, first, true) {
 			t.Fatalf("s %v <= %v but lanes differ at level %d", sa, sb, l)
 		}

@@ -26,7 +26,7 @@ import (
 //
 // Times count units of a sixteenth of the bucket from laneBias units before
 // the bucket's start; altitudes count altLaneUnit from altLaneBase; box
-// coordinates count sixteenths of the cell from laneBias before the cell's
+// coordinates count thirty-seconds of the cell from laneBias before the cell's
 // corner. Starts and lows are rounded down, ends and highs up, and
 // everything beyond a lane's range saturates: each keeps the order of what
 // it rounds, so a pair that may conflict always passes, and the exact test
@@ -36,9 +36,10 @@ const (
 	laneBias = 0x40
 	hiBits   = 0x8080_8080_8080_8080
 
-	// laneUnits is how many lane units a bucket (for times) or a cell (for
-	// box coordinates) is long.
+	// laneUnits is how many lane units a bucket is long, and cellUnits how
+	// many a cell is wide.
 	laneUnits = 16
+	cellUnits = 32
 
 	altLaneBase = -1000 // metres
 	altLaneUnit = 125   // metres: lanes span -1,000 m to 14,875 m
@@ -90,8 +91,8 @@ func altLane(m float64, up bool) uint64 {
 }
 
 // boxLane converts a face coordinate (s or t) to a lane of the cell whose
-// first sixteenth is at first (in sixteenths of a cell at the level with
-// scale = 2^level · laneUnits cells per face), rounded up or down.
+// first unit is at first (in cellUnits of a cell at the level with
+// scale = 2^level · cellUnits cells per face), rounded up or down.
 func boxLane(s, scale float64, first int64, up bool) uint64 {
 	u := s * scale
 	if up {
@@ -136,8 +137,8 @@ func altLanes(sp *span, query bool) uint64 {
 
 // boxLanes are the box lanes of sp in cell (i, j) of level l.
 func boxLanes(sp *span, l, i, j int, query bool) uint64 {
-	scale := float64(int64(laneUnits) << l)
-	fi, fj := int64(i)*laneUnits, int64(j)*laneUnits
+	scale := float64(int64(cellUnits) << l)
+	fi, fj := int64(i)*cellUnits, int64(j)*cellUnits
 	b := sp.box
 	sLo, sHi := boxLane(b.sLo, scale, fi, false), boxLane(b.sHi, scale, fi, true)
 	tLo, tHi := boxLane(b.tLo, scale, fj, false), boxLane(b.tHi, scale, fj, true)

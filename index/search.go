@@ -226,11 +226,12 @@ func (s *search) scanKeys() {
 
 // ownsCorner reports whether the corner of the overlap of a posting (key
 // p) and a query (key q) lies in their list (see scanKeys). Lanes keep the
-// order of what they round and count a bucket or a cell as laneUnits units
-// from laneBias, the same way in every list (a bucket is exactly laneUnits
-// time units), so the corner lies in the list's bucket and cell exactly
-// when its lanes are in [laneBias, laneBias+laneUnits), or beyond for the
-// last cell of a face, whose far edge (s or t = 1) is its own.
+// order of what they round and count a bucket as laneUnits units and a
+// cell as cellUnits from laneBias, the same way in every list (a bucket is
+// exactly laneUnits time units), so the corner lies in the list's bucket
+// and cell exactly when its lanes are in [laneBias, laneBias+laneUnits)
+// and [laneBias, laneBias+cellUnits), or beyond for the last cell of a
+// face, whose far edge (s or t = 1) is its own.
 func ownsCorner(q, p uint64, flags uint8) bool {
 	corner := func(shift uint) uint64 {
 		return max(p>>shift&laneMax, laneMax-q>>(shift+8)&laneMax)
@@ -240,10 +241,10 @@ func ownsCorner(q, p uint64, flags uint8) bool {
 			return false
 		}
 	}
-	if s := corner(32); s < laneBias || s >= laneBias+laneUnits && flags&lastS == 0 {
+	if s := corner(32); s < laneBias || s >= laneBias+cellUnits && flags&lastS == 0 {
 		return false
 	}
-	if t := corner(48); t < laneBias || t >= laneBias+laneUnits && flags&lastT == 0 {
+	if t := corner(48); t < laneBias || t >= laneBias+cellUnits && flags&lastT == 0 {
 		return false
 	}
 	return true
