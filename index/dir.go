@@ -52,18 +52,33 @@ func (d *directory) merge() {
 func (d *directory) each(l int, boxes []faceBox, fn func(box, i, j int)) {
 	for bi := range boxes {
 		b := &boxes[bi]
-		for i := b.i0; i <= b.i1; i++ {
-			lo, hi := cellKey(l, b.face, i, b.j0), cellKey(l, b.face, i, b.j1)
-			k, _ := slices.BinarySearch(d.sorted, lo)
-			for ; k < len(d.sorted) && d.sorted[k] <= hi; k++ {
-				fn(bi, i, int(d.sorted[k]&(1<<27-1)))
+		// The cells of rows i0..i1 are contiguous: scan them all if there
+		// are not many more than the rows, else look each row up.
+		lo, _ := slices.BinarySearch(d.sorted, cellKey(l, b.face, b.i0, b.j0))
+		hi, _ := slices.BinarySearch(d.sorted, cellKey(l, b.face, b.i1, b.j1)+1)
+		if rows := b.i1 - b.i0 + 1; hi-lo <= 8*rows {
+			for _, c := range d.sorted[lo:hi] {
+				if i, j := cellIJ(c); j >= b.j0 && j <= b.j1 {
+					fn(bi, i, j)
+				}
+			}
+		} else {
+			for i := b.i0; i <= b.i1; i++ {
+				lo, hi := cellKey(l, b.face, i, b.j0), cellKey(l, b.face, i, b.j1)
+				k, _ := slices.BinarySearch(d.sorted, lo)
+				for ; k < len(d.sorted) && d.sorted[k] <= hi; k++ {
+					fn(bi, i, int(d.sorted[k]&(1<<27-1)))
+				}
 			}
 		}
 		for _, c := range d.recent {
-			i, j := int(c>>27&(1<<28-1)), int(c&(1<<27-1))
+			i, j := cellIJ(c)
 			if c>>55 == uint64(l)<<3|uint64(b.face) && i >= b.i0 && i <= b.i1 && j >= b.j0 && j <= b.j1 {
 				fn(bi, i, j)
 			}
 		}
 	}
 }
+
+// cellIJ returns the i and j of a cellKey.
+func cellIJ(c uint64) (i, j int) { return int(c >> 27 & (1<<28 - 1)), int(c & (1<<27 - 1)) }

@@ -1032,6 +1032,153 @@ func TestOracleBulk(t *testing.T) {
 	}
 }
 
+// strip is a long thin polygon along a great circle: a band of half-width
+// w (radians) either side of the arc from M in direction u, span long. Long
+// ones wrap most of the way round the Earth, over poles and the
+// antimeridian, and have no bounding cap smaller than the sphere.
+type strip struct {
+	v     *geo.Volume
+	edges []r3.Vector // vertices on the band's edges
+	outs  []r3.Vector // the outward tangent at each
+}
+
+func genStrip(s src, start, end time.Time) (strip, bool) {
+	M := jitter(s, hardPlaces[s.IntN(len(hardPlaces))].gen(s), 50_000)
+	u := randomTangent(s, M)
+	if chance(s, 0.5) {
+		e, nth := tangentFrame(M)
+		u = pick(s, e, nth)
+	}
+	n := M.Cross(u).Normalize()
+	span := pick(s, logUniform(s, 0.05, 1), logUniform(s, 1, 5.5), 5.5+s.Float64()*0.6)
+	w := logUniform(s, 50, 150_000) / earthR
+	steps := int(math.Ceil(span/(2*math.Pi/180))) + 1 // edges of at most 2°
+	var side [2][]r3.Vector
+	var outs [2][]r3.Vector
+	for i := 0; i <= steps; i++ {
+		x := span * float64(i) / float64(steps)
+		c := along(M, u, x)
+		for k, sg := range []float64{1, -1} {
+			dir := n.Mul(sg)
+			side[k] = append(side[k], along(c, dir, w))
+			outs[k] = append(outs[k], c.Mul(-math.Sin(w)).Add(dir.Mul(math.Cos(w))).Normalize())
+		}
+	}
+	var ring [][2]geo.Degrees
+	var st strip
+	for i := range side[0] {
+		ring = append(ring, pointLL(side[0][i]))
+		st.edges, st.outs = append(st.edges, side[0][i]), append(st.outs, outs[0][i])
+	}
+	for i := len(side[1]) - 1; i >= 0; i-- {
+		ring = append(ring, pointLL(side[1][i]))
+		st.edges, st.outs = append(st.edges, side[1][i]), append(st.outs, outs[1][i])
+	}
+	lo, hi := float64(geo.MinAltitude), float64(geo.MaxAltitude)
+	if chance(s, 0.3) {
+		lo, hi = genBand(s)
+	}
+	v, err := geo.NewVolume(geo.VolumeSpec{Polygon: ring, AltLoM: geo.Meters(lo), AltHiM: geo.Meters(hi), Start: start, End: end}, oracleLimits)
+	if err != nil {
+		return strip{}, false
+	}
+	st.v = v
+	return st, true
+}
+
+// toucher is a small or large volume just outside (or just inside) a
+// vertex of a strip's edge.
+func toucher(s src, st strip, sep geo.Separation, start, end time.Time) *geo.Volume {
+	for {
+		i := s.IntN(len(st.edges))
+		V, out := st.edges[i], st.outs[i]
+		sd := genSide(s)
+		if sd.kind == kindEdge {
+			sd.kind = kindVertex
+		}
+		sd.size = min(sd.size, 300_000)
+		d := (sd.size + float64(sep.Horizontal) + pick(s, 0, 0.5, -0.5, 2, -2, 100, -100)) / earthR
+		c := along(V, out, d)
+		toward := c.Mul(math.Sin(d)).Sub(out.Mul(math.Cos(d))).Normalize() // from c back to V
+		circ, poly, ok := footprint(s, c, toward, c.Cross(toward).Normalize(), sd)
+		if !ok {
+			continue
+		}
+		lo, hi := genBand(s)
+		if chance(s, 0.5) {
+			lo, hi = float64(geo.MinAltitude), float64(geo.MaxAltitude)
+		}
+		st := start.Add(time.Duration(s.Float64() * float64(end.Sub(start))))
+		v, err := geo.NewVolume(geo.VolumeSpec{Circle: circ, Polygon: poly, AltLoM: geo.Meters(lo), AltHiM: geo.Meters(hi), Start: st, End: st.Add(genDur(s))}, oracleLimits)
+		if err == nil {
+			return v
+		}
+	}
+}
+
+// TestOracleStrips files long thin polygons (up to most of a great circle
+// long, over poles and the antimeridian) and volumes that touch their
+// edges, large and small.
+func TestOracleStrips(t *testing.T) {
+	nStrips, nTouch := 40, 400
+	if testing.Short() {
+		nStrips, nTouch = 15, 150
+	}
+	for ci, cfg := range oracleConfigs {
+		t.Run(fmt.Sprintf("%+v", cfg), func(t *testing.T) {
+			t.Parallel()
+			nTouch := nTouch
+			if cfg.Level >= 20 {
+				nTouch /= 4
+			}
+			r := rand.New(rand.NewPCG(uint64(ci)+300, 15^oracleSeed))
+			m := newModel(t, cfg)
+			var strips []strip
+			for len(strips) < nStrips {
+				st := t0.Add(time.Duration(r.IntN(24)) * time.Hour)
+				if sp, ok := genStrip(r, st, st.Add(genDur(r))); ok {
+					strips = append(strips, sp)
+					m.insert(t, sp.v)
+				}
+			}
+			type query struct {
+				v   *geo.Volume
+				sep geo.Separation
+			}
+			var queries []query
+			for i := range nTouch {
+				sp := strips[i%len(strips)]
+				sep := pick[geo.Separation](r, sepZero, sepZero, sepHair, sepMid, sepWide)
+				v := toucher(r, sp, sep, sp.v.Start(), sp.v.End())
+				queries = append(queries, query{v, sep})
+				if r.IntN(2) == 0 {
+					m.insert(t, v)
+				}
+			}
+			for i, sp := range strips {
+				// At a fine level a search for a strip (whose bound is
+				// the sphere) costs a tenth of a second: a few will do.
+				if cfg.Level >= 20 && i >= 4 {
+					break
+				}
+				queries = append(queries, query{sp.v, sepZero}, query{sp.v, sepWide})
+			}
+			found, busy := 0, 0
+			for qi, q := range queries {
+				n := m.check(t, fmt.Sprintf("strips, query %d", qi), q.v, q.sep)
+				found += n
+				if n > 0 {
+					busy++
+				}
+			}
+			t.Logf("%d stored, %d queries, %d conflicts, %d queries with one", len(m.stored), len(queries), found, busy)
+			if busy < len(queries)/4 {
+				t.Fatalf("only %d of %d queries conflict with another volume", busy, len(queries))
+			}
+		})
+	}
+}
+
 // TestOracleHardPlaces puts everything at one hard place at a time, so
 // that each is tested densely, with each configuration.
 func TestOracleHardPlaces(t *testing.T) {
