@@ -221,7 +221,7 @@ func (v *Volume) Area() float64 { return v.shape.area * float64(EarthRadius) * f
 var NoLimits = Limits{MaxArea: math.MaxFloat64, MaxDuration: math.MaxInt64}
 
 // MarshalJSON encodes v as its VolumeSpec.
-func (v *Volume) MarshalJSON() ([]byte, error) { return json.Marshal(v.Spec()) }
+func (v *Volume) MarshalJSON() ([]byte, error) { return v.AppendJSON(nil), nil }
 
 // UnmarshalJSON decodes a VolumeSpec, rejecting unknown fields, and
 // validates it with NoLimits.

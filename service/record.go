@@ -37,6 +37,9 @@ type Request struct {
 
 func encodeRecord(r *Record) ([]byte, error) {
 	r.Version = recordVersion
+	if b, ok := appendRecord(nil, r); ok {
+		return b, nil
+	}
 	b, err := json.Marshal(r)
 	if err != nil {
 		return nil, fmt.Errorf("service: encoding entry %d: %w", r.Entry.Index, err)

@@ -631,7 +631,7 @@ func (s *Service) enqueue(b *batch, p *pending, e registry.Entry, res registry.R
 // must not hold or refer to a batch request (whose body holds other
 // items).
 func contentReaders(e registry.Entry, res registry.Result, cmd Command, requestAt uint64) []string {
-	if requestAt != 0 || (cmd.Request != nil && cmd.Request.Path == "/v1/intents/batch") {
+	if len(res.Alerts) == 0 || requestAt != 0 || (cmd.Request != nil && cmd.Request.Path == "/v1/intents/batch") {
 		return nil
 	}
 	ovns := map[registry.OVN]registry.PartyID{} // OVNs named, by owner

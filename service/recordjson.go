@@ -1,0 +1,185 @@
+package service
+
+import (
+	"encoding/base64"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/deconflict/deconflict/geo"
+	"github.com/deconflict/deconflict/registry"
+)
+
+// appendRecord appends the JSON of a file or update record, byte for byte
+// what json.Marshal makes of it, without reflection: the sequencer encodes
+// every record, and json.Marshal spent most of its time re-checking what
+// geo.Volume.MarshalJSON wrote. ok is false for other kinds.
+func appendRecord(b []byte, r *Record) (_ []byte, ok bool) {
+	e := &r.Entry
+	if (e.File == nil) == (e.Update == nil) || e.SetState != nil || e.End != nil || e.AddParty != nil || e.RevokeParty != nil ||
+		e.SetGrant != nil || e.Ack != nil || e.Disclose != nil || e.Message != nil || e.Coordinate != nil || e.SetWebhook != nil {
+		return b, false
+	}
+	if y := e.Time.Year(); y < 0 || y > 9999 {
+		return b, false // json.Marshal refuses it: let it say so
+	}
+	b = append(b, `{"v":`...)
+	b = strconv.AppendInt(b, int64(r.Version), 10)
+	b = append(b, `,"entry":{"index":`...)
+	b = strconv.AppendUint(b, e.Index, 10)
+	b = append(b, `,"time":`...)
+	b = geo.AppendJSONTime(b, e.Time)
+	b = append(b, `,"party":`...)
+	b = appendString(b, string(e.Party))
+	b = append(b, `,"kind":`...)
+	b = appendString(b, string(e.Kind))
+	if f := e.File; f != nil {
+		b = append(b, `,"file":{"intent":`...)
+		b = appendString(b, string(f.Intent))
+		b = append(b, `,"new_ovn":`...)
+		b = appendString(b, string(f.NewOVN))
+		b = append(b, `,"priority":`...)
+		b = strconv.AppendInt(b, int64(f.Priority), 10)
+		b = append(b, `,"state":`...)
+		b = appendString(b, string(f.State))
+		b = appendCommand(b, f.Volumes, f.Key, f.Details)
+	} else {
+		u := e.Update
+		b = append(b, `,"update":{"intent":`...)
+		b = appendString(b, string(u.Intent))
+		b = append(b, `,"ovn":`...)
+		b = appendString(b, string(u.OVN))
+		b = append(b, `,"new_ovn":`...)
+		b = appendString(b, string(u.NewOVN))
+		b = append(b, `,"priority":`...)
+		b = strconv.AppendInt(b, int64(u.Priority), 10)
+		if u.State != "" {
+			b = append(b, `,"state":`...)
+			b = appendString(b, string(u.State))
+		}
+		b = appendCommand(b, u.Volumes, u.Key, u.Details)
+	}
+	b = append(b, "}}"...)
+	if q := r.Request; q != nil {
+		b = append(b, `,"request":{"method":`...)
+		b = appendString(b, q.Method)
+		b = append(b, `,"path":`...)
+		b = appendString(b, q.Path)
+		b = append(b, `,"token":`...)
+		b = appendString(b, q.Token)
+		if len(q.Body) > 0 {
+			b = append(b, `,"body":`...)
+			b = appendBytes(b, q.Body)
+		}
+		b = append(b, '}')
+	}
+	if r.RequestAt != 0 {
+		b = append(b, `,"request_at":`...)
+		b = strconv.AppendUint(b, r.RequestAt, 10)
+	}
+	if r.Item != 0 {
+		b = append(b, `,"item":`...)
+		b = strconv.AppendInt(b, int64(r.Item), 10)
+	}
+	return append(b, '}'), true
+}
+
+// appendCommand appends the volumes, key and details of a file or update
+// (without the closing brace).
+func appendCommand(b []byte, vols []*geo.Volume, key []registry.OVN, details []byte) []byte {
+	b = append(b, `,"volumes":`...)
+	if vols == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i, v := range vols {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			if v == nil {
+				b = append(b, "null"...)
+			} else {
+				b = v.AppendJSON(b)
+			}
+		}
+		b = append(b, ']')
+	}
+	if len(key) > 0 {
+		b = append(b, `,"key":[`...)
+		for i, k := range key {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, string(k))
+		}
+		b = append(b, ']')
+	}
+	if len(details) > 0 {
+		b = append(b, `,"details":`...)
+		b = appendBytes(b, details)
+	}
+	return b
+}
+
+// appendBytes appends p as encoding/json writes a []byte: standard base64,
+// quoted.
+func appendBytes(b, p []byte) []byte {
+	b = append(b, '"')
+	b = base64.StdEncoding.AppendEncode(b, p)
+	return append(b, '"')
+}
+
+// appendString appends s quoted as encoding/json writes a string: with
+// ", \ and control characters escaped, <, > and & as \u00XX, invalid
+// UTF-8 as \ufffd, and U+2028 and U+2029 escaped.
+func appendString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
