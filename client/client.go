@@ -71,7 +71,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	c := &Client{cfg: cfg, base: u}
 	if cfg.LogKey != "" {
-		if c.log, err = note.NewVerifier(cfg.LogKey); err != nil {
+		if c.log, err = newLogVerifier(cfg.LogKey); err != nil {
 			return nil, fmt.Errorf("client: log key: %w", err)
 		}
 	}
@@ -444,4 +444,14 @@ func (c *Client) ConsistencyProof(ctx context.Context, old, size uint64) (tlog.T
 func (c *Client) Cosign(ctx context.Context, cosigned []byte) (uint64, error) {
 	var out server.CosignResponse
 	return out.Size, c.Do(ctx, "POST", "/v1/log/cosignatures", server.CosignRequest{Checkpoint: string(cosigned)}, &out)
+}
+
+// newLogVerifier is the verifier of the log's checkpoints, remembering the
+// last ones it accepted: the receipts of one commit share a checkpoint.
+func newLogVerifier(key string) (note.Verifier, error) {
+	v, err := note.NewVerifier(key)
+	if err != nil {
+		return nil, err
+	}
+	return ledger.CachingVerifier(v, 64), nil
 }

@@ -2,18 +2,25 @@ package geo
 
 import (
 	"math"
-	"sync"
 
 	"github.com/golang/geo/s1"
 	"github.com/golang/geo/s2"
 )
 
-// footprintDistance is the distance from p to the footprint (0 inside).
-func (s *shape) footprintDistance(p s2.Point) s1.Angle {
+// footprintWithin reports whether p is within r of the footprint: by its
+// bounding caps when they decide, else by the polygon's edges.
+func (s *shape) footprintWithin(p s2.Point, r s1.Angle) bool {
+	d := s.center.Distance(p)
 	if s.verts == nil {
-		return max(0, s.center.Distance(p)-s.outer)
+		return d <= s.outer+r
 	}
-	return s.pointDistance(p)
+	if d > s.outer+r+boundSlack {
+		return false
+	}
+	if s.hasInner && d+boundSlack <= s.inner {
+		return true
+	}
+	return s.pointWithin(p, r)
 }
 
 // OverlapCells returns S2 cells that cover where the footprints of a and
@@ -63,7 +70,7 @@ func OverlapCells(a, b *Volume, sep Meters, level, maxCells int) ([]s2.CellID, i
 			c := s2.CellFromCellID(id)
 			center, bound := c.Center(), c.CapBound()
 			reach := bound.Radius() + center.Distance(bound.Center()) + sep.Angle()
-			if a.shape.footprintDistance(center) <= reach && b.shape.footprintDistance(center) <= reach {
+			if a.shape.footprintWithin(center, reach) && b.shape.footprintWithin(center, reach) {
 				out = append(out, id)
 			}
 		}
@@ -88,9 +95,45 @@ func lensRadius(r1, r2, d, w float64) float64 {
 	return math.Sqrt(w / 2 * h)
 }
 
-// seenPool holds the flood fill's visited sets: allocating one per call
-// was an eighth of the time.
-var seenPool = sync.Pool{New: func() any { return make(map[s2.CellID]bool, 256) }}
+// cellSet is the flood fill's visited set: an open-addressing table on the
+// stack, and a map once it holds more than a few hundred cells (a fill of
+// at most maxCells cells visits them and their edge neighbours).
+type cellSet struct {
+	slots [512]s2.CellID // 0 is empty: no valid cell id is 0
+	n     int
+	more  map[s2.CellID]bool
+}
+
+// add adds c and reports whether it was new.
+func (s *cellSet) add(c s2.CellID) bool {
+	if s.more != nil {
+		if s.more[c] {
+			return false
+		}
+		s.more[c] = true
+		return true
+	}
+	h := uint64(c) * 0x9e3779b97f4a7c15
+	for i := h >> 55; ; i = (i + 1) % uint64(len(s.slots)) {
+		switch s.slots[i] {
+		case c:
+			return false
+		case 0:
+			if s.n == len(s.slots)/2 {
+				s.more = make(map[s2.CellID]bool, 2*s.n)
+				for _, x := range s.slots {
+					if x != 0 {
+						s.more[x] = true
+					}
+				}
+				return s.add(c)
+			}
+			s.slots[i] = c
+			s.n++
+			return true
+		}
+	}
+}
 
 // lensCells returns the cells at level that may meet both caps (their
 // centre is within each cap's radius plus half the longest cell diagonal at
@@ -107,15 +150,13 @@ func lensCells(c1, c2 s2.Cap, start s2.Point, level, max int) (cells []s2.CellID
 	p1, p2 := c1.Center(), c2.Center()
 	cells = make([]s2.CellID, 1, max+1)
 	cells[0] = s2.CellFromPoint(start).ID().Parent(level)
-	seen := seenPool.Get().(map[s2.CellID]bool)
-	defer func() { clear(seen); seenPool.Put(seen) }()
-	seen[cells[0]] = true
+	var seen cellSet
+	seen.add(cells[0])
 	for i := 0; i < len(cells); i++ {
 		for _, n := range cells[i].EdgeNeighbors() {
-			if seen[n] {
+			if !seen.add(n) {
 				continue
 			}
-			seen[n] = true
 			q := n.Point()
 			if s2.ChordAngleBetweenPoints(p1, q) > near1 || s2.ChordAngleBetweenPoints(p2, q) > near2 {
 				continue

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/golang/geo/s1"
 	"github.com/golang/geo/s2"
 )
 
@@ -115,4 +116,63 @@ func TestOverlapCellsReviewCases(t *testing.T) {
 	if !found {
 		t.Fatalf("two circles at the far corner of cell %v (%.3f of its bound's radius from its centre): not in the overlap cells %v", best.ToToken(), bestQ, cells)
 	}
+}
+
+// footprintDistance is the distance from p to the footprint (0 inside),
+// the plain way: the oracle of footprintWithin.
+func (s *shape) footprintDistance(p s2.Point) s1.Angle {
+	if s.verts == nil {
+		return max(0, s.center.Distance(p)-s.outer)
+	}
+	return s.pointDistance(p)
+}
+
+// TestFootprintWithin: footprintWithin agrees with the plain distance, for
+// circles and polygons, points inside, near and far, except within a
+// micrometre of the boundary of the reach.
+func TestFootprintWithin(t *testing.T) {
+	rng := rand.New(rand.NewPCG(14, 14))
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	checked := [2]int{}
+	for range 3000 {
+		lat, lng := rng.Float64()*160-80, rng.Float64()*360-180
+		spec := VolumeSpec{AltLoM: 0, AltHiM: 1, Start: t0, End: t0.Add(time.Hour)}
+		size := math.Exp(rng.Float64()*math.Log(1e5)) / float64(EarthRadius) * 180 / math.Pi
+		if rng.IntN(2) == 0 {
+			spec.Circle = &CircleSpec{Lat: Degrees(lat), Lng: Degrees(lng), RadiusM: Meters(size * math.Pi / 180 * float64(EarthRadius))}
+		} else {
+			k := 3 + rng.IntN(10)
+			for j := range k {
+				ang := (float64(j) + 0.1 + 0.8*rng.Float64()) * 2 * math.Pi / float64(k)
+				d := size * (0.3 + 0.7*rng.Float64())
+				spec.Polygon = append(spec.Polygon, [2]Degrees{Degrees(lat + d*math.Sin(ang)), Degrees(lng + d*math.Cos(ang)/math.Cos(lat*math.Pi/180))})
+			}
+		}
+		v, err := NewVolume(spec, NoLimits)
+		if err != nil {
+			continue
+		}
+		for range 20 {
+			p := s2.PointFromLatLng(s2.LatLngFromDegrees(lat+(rng.Float64()-0.5)*4*size, lng+(rng.Float64()-0.5)*4*size))
+			r := s1.Angle(rng.Float64() * size * math.Pi / 180)
+			d := v.shape.footprintDistance(p)
+			if math.Abs(float64(d-r)) < 1e-12 {
+				continue
+			}
+			if got, want := v.shape.footprintWithin(p, r), d <= r; got != want {
+				t.Fatalf("%v: footprintWithin(%v, %v) = %v, distance %v", spec, p, r, got, d)
+			}
+			checked[btoi(d <= r)]++
+		}
+	}
+	if checked[0] < 1000 || checked[1] < 1000 {
+		t.Fatalf("too few points within (%d) or beyond (%d)", checked[1], checked[0])
+	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
