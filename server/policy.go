@@ -6,6 +6,7 @@ import (
 
 	"github.com/deconflict/deconflict/geo"
 	"github.com/deconflict/deconflict/registry"
+	"github.com/golang/geo/s2"
 )
 
 // policy is the one place that decides what a party may see of other
@@ -128,12 +129,30 @@ func (p policy) overlap(a, b *geo.Volume) Overlap {
 	cells, level := geo.OverlapCells(a, b, p.sep.Horizontal, p.cellLevel, maxOverlapCells)
 	o := Overlap{CellLevel: level, Cells: make([]string, len(cells))}
 	for i, c := range cells {
-		o.Cells[i] = c.ToToken()
+		o.Cells[i] = cellToken(c)
 	}
 	o.AltLoM, o.AltHiM = shared(a.AltLo(), a.AltHi(), b.AltLo(), b.AltHi())
 	s, e := shared(a.StartNano(), a.EndNano(), b.StartNano(), b.EndNano())
 	o.Start, o.End = time.Unix(0, s).UTC(), time.Unix(0, e).UTC()
 	return o
+}
+
+// cellToken is c.ToToken() (the id in hexadecimal without its trailing
+// zeros, "X" for 0), without fmt: responses hold thousands.
+func cellToken(c s2.CellID) string {
+	if c == 0 {
+		return "X"
+	}
+	const hex = "0123456789abcdef"
+	var b [16]byte
+	for i := range b {
+		b[i] = hex[uint64(c)>>(60-4*i)&0xf]
+	}
+	n := 16
+	for b[n-1] == '0' {
+		n--
+	}
+	return string(b[:n])
 }
 
 // shared returns the intersection of [alo, ahi] and [blo, bhi], or the gap
