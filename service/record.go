@@ -24,6 +24,8 @@ type Record struct {
 	// Request holds the signed batch, and this entry's position in it.
 	RequestAt uint64 `json:"request_at,omitempty"`
 	Item      int    `json:"item,omitempty"`
+
+	volumes []byte // if not nil, the JSON of the command's volumes (see appendRecord)
 }
 
 // Request is a signed request as received: the bearer token and the body

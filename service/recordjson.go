@@ -41,7 +41,7 @@ func appendRecord(b []byte, r *Record) (_ []byte, ok bool) {
 		b = strconv.AppendInt(b, int64(f.Priority), 10)
 		b = append(b, `,"state":`...)
 		b = appendString(b, string(f.State))
-		b = appendCommand(b, f.Volumes, f.Key, f.Details)
+		b = appendCommand(b, f.Volumes, r.volumes, f.Key, f.Details)
 	} else {
 		u := e.Update
 		b = append(b, `,"update":{"intent":`...)
@@ -56,7 +56,7 @@ func appendRecord(b []byte, r *Record) (_ []byte, ok bool) {
 			b = append(b, `,"state":`...)
 			b = appendString(b, string(u.State))
 		}
-		b = appendCommand(b, u.Volumes, u.Key, u.Details)
+		b = appendCommand(b, u.Volumes, r.volumes, u.Key, u.Details)
 	}
 	b = append(b, "}}"...)
 	if q := r.Request; q != nil {
@@ -83,25 +83,14 @@ func appendRecord(b []byte, r *Record) (_ []byte, ok bool) {
 	return append(b, '}'), true
 }
 
-// appendCommand appends the volumes, key and details of a file or update
-// (without the closing brace).
-func appendCommand(b []byte, vols []*geo.Volume, key []registry.OVN, details []byte) []byte {
+// appendCommand appends the volumes (or their JSON, if not nil), key and
+// details of a file or update (without the closing brace).
+func appendCommand(b []byte, vols []*geo.Volume, volJSON []byte, key []registry.OVN, details []byte) []byte {
 	b = append(b, `,"volumes":`...)
-	if vols == nil {
-		b = append(b, "null"...)
+	if volJSON != nil {
+		b = append(b, volJSON...)
 	} else {
-		b = append(b, '[')
-		for i, v := range vols {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			if v == nil {
-				b = append(b, "null"...)
-			} else {
-				b = v.AppendJSON(b)
-			}
-		}
-		b = append(b, ']')
+		b = appendVolumes(b, vols)
 	}
 	if len(key) > 0 {
 		b = append(b, `,"key":[`...)
@@ -118,6 +107,25 @@ func appendCommand(b []byte, vols []*geo.Volume, key []registry.OVN, details []b
 		b = appendBytes(b, details)
 	}
 	return b
+}
+
+// appendVolumes appends vols as json.Marshal writes them.
+func appendVolumes(b []byte, vols []*geo.Volume) []byte {
+	if vols == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, '[')
+	for i, v := range vols {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		if v == nil {
+			b = append(b, "null"...)
+		} else {
+			b = v.AppendJSON(b)
+		}
+	}
+	return append(b, ']')
 }
 
 // appendBytes appends p as encoding/json writes a []byte: standard base64,

@@ -87,6 +87,14 @@ func TestAppendRecordMatchesMarshal(t *testing.T) {
 		case 2:
 			rec.Entry.End = &registry.End{Intent: registry.IntentID(str())}
 		}
+		if r.IntN(2) == 0 { // the volumes encoded by the submitter, as Submit does
+			switch e := &rec.Entry; {
+			case e.File != nil:
+				rec.volumes = newPending(Command{Entry: *e}).volumes
+			case e.Update != nil:
+				rec.volumes = newPending(Command{Entry: *e}).volumes
+			}
+		}
 		if r.IntN(2) == 0 {
 			rec.Request = &Request{Method: str(), Path: str(), Token: str(), Body: blob()}
 		}

@@ -120,8 +120,22 @@ type Service struct {
 func (s *Service) SetAlertHook(fn func([]registry.Alert)) { s.alertHook.Store(&fn) }
 
 type pending struct {
-	cmd   Command
-	reply chan outcome
+	cmd     Command
+	volumes []byte // the JSON of the command's volumes, made by the submitter
+	reply   chan outcome
+}
+
+// newPending makes the pending form of cmd, encoding its volumes on the
+// caller's goroutine rather than the sequencer's.
+func newPending(cmd Command) *pending {
+	p := &pending{cmd: cmd, reply: make(chan outcome, 1)}
+	switch e := &cmd.Entry; {
+	case e.File != nil:
+		p.volumes = appendVolumes(nil, e.File.Volumes)
+	case e.Update != nil:
+		p.volumes = appendVolumes(nil, e.Update.Volumes)
+	}
+	return p
 }
 
 type outcome struct {
@@ -303,7 +317,7 @@ func (s *Service) Submit(ctx context.Context, cmd Command) (Outcome, error) {
 	if err := s.writable(); err != nil {
 		return Outcome{}, err
 	}
-	p := &pending{cmd: cmd, reply: make(chan outcome, 1)}
+	p := newPending(cmd)
 	select {
 	case s.in <- p:
 	case <-ctx.Done():
@@ -338,7 +352,7 @@ func (s *Service) SubmitAll(ctx context.Context, cmds []Command) []Outcome {
 			out[i].Err = err
 			continue
 		}
-		p := &pending{cmd: c, reply: make(chan outcome, 1)}
+		p := newPending(c)
 		select {
 		case s.in <- p:
 			ps = append(ps, p)
@@ -601,7 +615,7 @@ func (s *Service) logDisclosure(b *batch, p *pending, refused registry.Entry, re
 // refusal, if the entry records a refused command's disclosure) once the
 // batch is durable.
 func (s *Service) enqueue(b *batch, p *pending, e registry.Entry, res registry.Result, refusal error) {
-	rec := &Record{Entry: e, Request: p.cmd.Request, Item: p.cmd.Item}
+	rec := &Record{Entry: e, Request: p.cmd.Request, Item: p.cmd.Item, volumes: p.volumes}
 	if req := p.cmd.Request; req != nil {
 		if at, ok := s.reqAt[req]; ok {
 			rec.Request, rec.RequestAt = nil, at
