@@ -23,7 +23,7 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	in := fs.String("in", "intents.jsonl", "workload file (JSON lines, see shared/bench), - for stdin")
 	out := fs.String("out", "", "write the conflicts of each intent here, in the PostGIS baseline's format")
 	verify := fs.Bool("verify", false, "also check every conflict set against an exact all-pairs computation (slow)")
-	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the filing phase to this file")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the filing phase (with -restart: of the start-up) to this file")
 	memProfile := fs.String("memprofile", "", "write a profile of the allocations of the filing phase to this file")
 	durable := fs.Bool("durable", false, "file through the durable service (embedded store, one sync per batch) in-process")
 	overHTTP := fs.Bool("http", false, "file over HTTP with signed requests to an in-process server on loopback (durable)")
@@ -43,6 +43,11 @@ func runBench(ctx context.Context, e *env, args []string) error {
 		if *dir == "" {
 			return errors.New("-restart needs -dir: the store of an earlier -durable or -http run")
 		}
+		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
 		return benchRestart(ctx, e, *dir)
 	}
 	intents, err := readWorkload(e, *in)
@@ -107,6 +112,23 @@ func runBench(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "verify: conflict sets of all %d intents equal the exact all-pairs computation\n", len(intents))
 	}
 	return nil
+}
+
+// startCPUProfile starts a CPU profile written to path (none if path is
+// empty) and returns what stops it.
+func startCPUProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 // writeMemProfile writes the allocations made so far (the workload's
