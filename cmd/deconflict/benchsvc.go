@@ -31,16 +31,17 @@ var benchEpoch = time.Date(2025, 12, 31, 0, 0, 0, 0, time.UTC)
 // (Submit) or over HTTP with signed requests, c concurrent clients, batch
 // intents per request (0: one intent per request, unbatched).
 type svcBench struct {
-	e        *env
-	intents  []workload.Intent
-	clients  int
-	batch    int
-	http     bool
-	receipts bool // the log signs checkpoints and answers with receipts
-	dir      string
-	conflict [][]string
-	keys     map[string]ed25519.PrivateKey
-	httpc    map[string]*client.Client
+	e             *env
+	intents       []workload.Intent
+	clients       int
+	batch         int
+	http          bool
+	receipts      bool // the log signs checkpoints and answers with receipts
+	snapshotEvery int
+	dir           string
+	conflict      [][]string
+	keys          map[string]ed25519.PrivateKey
+	httpc         map[string]*client.Client
 }
 
 func clientsFor(b *svcBench, _ *service.Service) map[string]*client.Client { return b.httpc }
@@ -61,7 +62,7 @@ func (b *svcBench) run(ctx context.Context) error {
 	}
 	regCfg := registry.Config{Policy: registry.PolicyDetect}
 	now := func() time.Time { return benchEpoch }
-	cfg := service.Config{Store: store, Registry: regCfg, Now: now, Origin: "deconflict-bench"}
+	cfg := service.Config{Store: store, Registry: regCfg, Now: now, Origin: "deconflict-bench", SnapshotEvery: b.snapshotEvery}
 	if b.receipts {
 		if _, cfg.LogKey, err = auth.GenerateKey(); err != nil {
 			return err
