@@ -52,11 +52,11 @@ func capBoxes(c s2.Point, r float64, out []faceBox) []faceBox {
 		}
 		cu, cv := comp[(a+1)%3], comp[(a+2)%3]
 		uLo, uHi, vLo, vHi := -1.0, 1.0, -1.0, 1.0
-		if r < math.Pi/2 && cw > sr {
+		if d := cw*cw - sr*sr; r < math.Pi/2 && cw > sr && d > minHorizonGap {
 			// The cap lies in the half-space w > 0: its u-range ends where
 			// the great circle u·w = p[u] is at distance r from c, the roots
-			// of (cu - u·cw)² = sin²r·(1 + u²).
-			d := cw*cw - sr*sr
+			// of (cu - u·cw)² = sin²r·(1 + u²). Nearer the horizon than
+			// minHorizonGap, the whole face bounds it.
 			uLo, uHi = rootsAround(cu, cw, sr, d)
 			vLo, vHi = rootsAround(cv, cw, sr, d)
 		}
@@ -73,13 +73,27 @@ func capBoxes(c s2.Point, r float64, out []faceBox) []faceBox {
 }
 
 // rootsAround solves (cx - u·cw)² = s²·(1 + u²) for u, given d = cw² - s²
-// > 0, and widens the interval by a hair for rounding.
+// > minHorizonGap, and widens the interval by a hair for rounding. The
+// quadratic d·u² - 2·cx·cw·u + cx² - s² = 0 is solved without
+// cancellation: the root away from zero from the sum of like signs, the
+// other from the product of the roots (near the horizon the textbook
+// formula loses all precision in the root near the face).
 func rootsAround(cx, cw, s, d float64) (lo, hi float64) {
-	disc := s * math.Sqrt(max(0, cx*cx+d))
-	lo, hi = (cx*cw-disc)/d, (cx*cw+disc)/d
+	b := cx * cw
+	q := b + math.Copysign(s*math.Sqrt(max(0, cx*cx+d)), b)
+	lo, hi = q/d, (cx*cx-s*s)/q
+	if lo > hi {
+		lo, hi = hi, lo
+	}
 	const hair = 1e-12
 	return lo - hair*(1+math.Abs(lo)), hi + hair*(1+math.Abs(hi))
 }
+
+// minHorizonGap is the least cw² - sin²r for which a cap's box on a face is
+// computed (else it is the whole face): the computed gap is then far above
+// its rounding error (about 1e-16), so the cap surely lies in the face's
+// half-space and the box's ends keep their precision.
+const minHorizonGap = 1e-9
 
 // uvToST is S2's quadratic transform from face coordinate u in [-1, 1] to
 // s in [0, 1]; it is increasing.

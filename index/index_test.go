@@ -312,3 +312,95 @@ func TestLanesKeepOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestBoxesHoldCapsNearTheHorizon: a cap's boxes hold every point of its
+// boundary on every face, also for caps that almost touch a face's horizon
+// (the great circle 90° from the face's centre), where a textbook root of
+// the box's quadratic loses its precision. (Found by review: a 58,000 km²
+// polygon ending at such a point hid a 1 m circle from the index.)
+func TestBoxesHoldCapsNearTheHorizon(t *testing.T) {
+	r := rand.New(rand.NewPCG(16, 16))
+	checked := 0
+	for range 20_000 {
+		// A cap of radius rad whose centre is at angle 90°-rad-δ from
+		// the horizon of face f's axis: cw² - sin²rad is about 2δ·sin 2rad.
+		f := r.IntN(6)
+		rad := 0.05 + r.Float64()*1.4
+		delta := math.Pow(10, -float64(6+r.IntN(12))) * (r.Float64() - 0.3)
+		elev := rad + delta // angle of the centre above the horizon
+		az := r.Float64() * 2 * math.Pi
+		var comp [3]float64
+		a, sign := f%3, 1.0
+		if f >= 3 {
+			sign = -1
+		}
+		comp[a] = sign * math.Sin(elev)
+		comp[(a+1)%3] = math.Cos(elev) * math.Cos(az)
+		comp[(a+2)%3] = math.Cos(elev) * math.Sin(az)
+		c := s2.PointFromCoords(comp[0], comp[1], comp[2])
+		boxes := capBoxes(c, rad, nil)
+		u := s2.Point{Vector: c.Ortho()}
+		v := s2.Point{Vector: c.Cross(u.Vector)}
+		for k := range 64 {
+			ang := (float64(k) + r.Float64()) * 2 * math.Pi / 64
+			p := c.Mul(math.Cos(rad)).Add(u.Mul(math.Cos(ang) * math.Sin(rad))).Add(v.Mul(math.Sin(ang) * math.Sin(rad)))
+			pc := [3]float64{p.X, p.Y, p.Z}
+			for g := range 6 {
+				ga, gs := g%3, 1.0
+				if g >= 3 {
+					gs = -1
+				}
+				w := gs * pc[ga]
+				if w <= 0 {
+					continue
+				}
+				pu, pv := pc[(ga+1)%3]/w, pc[(ga+2)%3]/w
+				if math.Abs(pu) > 1 || math.Abs(pv) > 1 {
+					continue
+				}
+				s, tt := uvToST(pu), uvToST(pv)
+				in := false
+				for _, b := range boxes {
+					in = in || b.face == g && s >= b.sLo-1e-13 && s <= b.sHi+1e-13 && tt >= b.tLo-1e-13 && tt <= b.tHi+1e-13
+				}
+				if !in {
+					t.Fatalf("cap %v radius %v (δ %v): boundary point on face %d at (%v, %v) is in none of %+v", c, rad, delta, g, s, tt, boxes)
+				}
+				checked++
+			}
+		}
+	}
+	if checked < 100_000 {
+		t.Fatalf("only %d boundary points checked", checked)
+	}
+}
+
+// TestLargePolygonEndingAtHorizon: the review's cases, both ways round.
+func TestLargePolygonEndingAtHorizon(t *testing.T) {
+	win := func(s geo.VolumeSpec) geo.VolumeSpec {
+		s.AltLoM, s.AltHiM, s.Start, s.End = 0, 100, t0, t0.Add(time.Hour)
+		return s
+	}
+	for _, lng := range []geo.Degrees{29.996535762794554, 29.996535762800253} {
+		poly, err := geo.NewVolume(win(geo.VolumeSpec{Polygon: [][2]geo.Degrees{{0, lng}, {-0.1, lng + 44.48}, {0.1, lng + 44.48}}}), geo.Limits{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		dot, err := geo.NewVolume(win(geo.VolumeSpec{Circle: &geo.CircleSpec{Lat: 0, Lng: lng, RadiusM: 1}}), geo.Limits{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !geo.Conflict(poly, dot, geo.Separation{}) {
+			t.Fatal("the test's volumes do not conflict")
+		}
+		for _, c := range [][2]*geo.Volume{{poly, dot}, {dot, poly}} {
+			x, _ := New(Config{})
+			x.Insert(c[0])
+			n := 0
+			x.Search(c[1], geo.Separation{}, func(Ref, *geo.Volume) bool { n++; return true })
+			if n != 1 {
+				t.Fatalf("lng %v: stored %v, query %v: found %d, want 1", lng, c[0].IsCircle(), c[1].IsCircle(), n)
+			}
+		}
+	}
+}
