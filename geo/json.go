@@ -64,8 +64,8 @@ func appendFloat(b []byte, f float64) []byte {
 }
 
 // AppendJSONTime appends t as encoding/json writes a time.Time (RFC 3339
-// with nanoseconds, quoted) for the years 0 to 9999, which are the only
-// ones it writes.
+// with nanoseconds, quoted) for UTC times of the years 0 to 9999 (it
+// refuses other years, and offsets of 24 hours or more).
 func AppendJSONTime(b []byte, t time.Time) []byte {
 	b = append(b, '"')
 	b = t.AppendFormat(b, time.RFC3339Nano)

@@ -1,25 +1,28 @@
 package index
 
-import "github.com/deconflict/deconflict/geo"
+import (
+	"slices"
 
-// Bulk fills an index with many volumes: a restore.
+	"github.com/deconflict/deconflict/geo"
+)
+
+// Bulk is a fill of an index with many volumes (a restore): it reserves
+// room for them once, then each Add is an Insert.
 type Bulk struct {
 	x *Index
 }
 
-// Bulk starts a bulk fill of x with about n volumes (a hint).
+// Bulk starts a fill of x with about n more volumes (a hint).
 func (x *Index) Bulk(n int) *Bulk {
-	if x.n == 0 {
-		x.vols = make([]*geo.Volume, 0, n)
-		x.stamp = make([]uint32, 0, n)
-	}
+	x.vols = slices.Grow(x.vols, n)
+	x.stamp = slices.Grow(x.stamp, n)
 	return &Bulk{x: x}
 }
 
 // Add stores v and returns its ref, as Insert.
 func (bk *Bulk) Add(v *geo.Volume) Ref { return bk.x.Insert(v) }
 
-// Finish ends the fill; the index is then ready.
+// Finish ends the fill.
 func (bk *Bulk) Finish() {}
 
 // InsertAll stores vols as Insert would one after the other, and returns
@@ -30,6 +33,5 @@ func (x *Index) InsertAll(vols []*geo.Volume) []Ref {
 	for i, v := range vols {
 		refs[i] = bk.Add(v)
 	}
-	bk.Finish()
 	return refs
 }

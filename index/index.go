@@ -13,7 +13,7 @@
 // level: Config.Level if its boxes hold at most Config.MaxCells cells
 // there, else the first coarser level, Config.LevelStep at a time, where
 // they do. On the shared workload (footprints of 2 to 30 km) every volume
-// is at the default level 9 (cells of 10-20 km) in one to nine cells.
+// is at the default level 8 (cells of about 40 km) in one to a few cells.
 //
 // Two caps that share a point share the cell of that point at every level,
 // so a query reads, at every level where volumes are stored, the cells of
@@ -28,7 +28,8 @@
 // long: a volume is posted in each bucket its window touches, or in the
 // cell's one "long" bucket when that would be more than Config.MaxBuckets,
 // which queries also read. A list is the postings of one cell and bucket,
-// found by one map lookup.
+// found by one lookup in an open-addressing table that holds the lists'
+// headers (see table.go).
 //
 // # Keys
 //
@@ -65,8 +66,8 @@ type Config struct {
 	MaxBuckets int
 	// Level is the finest grid level, where every volume whose boxes hold
 	// at most MaxCells cells is posted (default DefaultLevel, cells of
-	// 10-20 km). Finer levels suit smaller volumes: a cell should be about
-	// as wide as the typical footprint.
+	// about 40 km). Finer levels suit smaller volumes: a cell one to three
+	// times as wide as the typical footprint measured best.
 	Level int
 	// LevelStep is how many levels coarser a volume too large for its
 	// level goes (default DefaultLevelStep).
@@ -319,7 +320,9 @@ type covering struct {
 }
 
 // coverings is how many of the last coverings the index keeps: a search
-// then insert of an intent's volumes (up to this many) covers each once.
+// then insert of an intent's volumes (up to this many) covers each once
+// when the search's horizontal separation is zero (coverings are kept by
+// volume and margin).
 const coverings = 8
 
 // cover returns the covering of v's cap widened by margin. It is valid

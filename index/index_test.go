@@ -218,58 +218,18 @@ func TestConfigRejectsBadSettings(t *testing.T) {
 	}
 }
 
-// TestInsertAllEqualsInsert: InsertAll into an empty index builds exactly
-// the index that Insert one by one builds (cells, buckets in order,
-// postings in order, counts), and into a non-empty one it inserts one by
-// one; searches then agree with brute force.
-func TestInsertAllEqualsInsert(t *testing.T) {
+// TestBulkAfterRemovals: a bulk fill of an index whose volumes were all
+// removed reuses their refs (found by review: it panicked).
+func TestBulkAfterRemovals(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 5))
-	var vols []*geo.Volume
-	for range 3000 {
-		p := places[r.IntN(len(places))]
-		vols = append(vols, randomVolume(r, p[0]+(r.Float64()-0.5)*3, p[1]+(r.Float64()-0.5)*3))
-	}
-	one, _ := New(Config{})
-	for _, v := range vols {
-		one.Insert(v)
-	}
-	all, _ := New(Config{})
-	refs := all.InsertAll(vols)
-	for i, ref := range refs {
-		if ref != Ref(i) || all.Volume(ref) != vols[i] {
-			t.Fatalf("volume %d got ref %d", i, ref)
-		}
-	}
-	if one.lists.n != all.lists.n || one.levelCount != all.levelCount {
-		t.Fatalf("lists %d/%d, levels %v/%v", one.lists.n, all.lists.n, one.levelCount, all.levelCount)
-	}
-	one.lists.each(func(cell uint64, bk int64, a *list) {
-		if b := all.lists.get(cell, bk); b == nil || !slices.Equal(a.keys, b.keys) || !slices.Equal(a.ents, b.ents) {
-			t.Fatalf("list %x/%d differs", cell, bk)
-		}
-	})
-	// More volumes on top: the lists grow past their exact size.
-	more := make([]*geo.Volume, 0, 500)
-	for range 500 {
-		p := places[r.IntN(len(places))]
-		more = append(more, randomVolume(r, p[0]+(r.Float64()-0.5)*3, p[1]+(r.Float64()-0.5)*3))
-	}
-	all.InsertAll(more)
-	vols = append(vols, more...)
-	for qi := range 300 {
-		p := places[r.IntN(len(places))]
-		q := randomVolume(r, p[0]+(r.Float64()-0.5)*3, p[1]+(r.Float64()-0.5)*3)
-		var want, got []int
-		for i, v := range vols {
-			if geo.Conflict(q, v, geo.Separation{}) {
-				want = append(want, i)
-			}
-		}
-		all.Search(q, geo.Separation{}, func(ref Ref, _ *geo.Volume) bool { got = append(got, int(ref)); return true })
-		slices.Sort(got)
-		if !slices.Equal(got, want) {
-			t.Fatalf("query %d: found %v, brute force %v", qi, got, want)
-		}
+	x, _ := New(Config{})
+	a, b := randomVolume(r, 35, 40), randomVolume(r, 35, 40)
+	x.Remove(x.Insert(a))
+	bk := x.Bulk(10)
+	ref := bk.Add(b)
+	bk.Finish()
+	if x.Volume(ref) != b || x.Len() != 1 {
+		t.Fatalf("after the fill: ref %d holds %p, len %d", ref, x.Volume(ref), x.Len())
 	}
 }
 
@@ -402,5 +362,63 @@ func TestLargePolygonEndingAtHorizon(t *testing.T) {
 				t.Fatalf("lng %v: stored %v, query %v: found %d, want 1", lng, c[0].IsCircle(), c[1].IsCircle(), n)
 			}
 		}
+	}
+}
+
+// TestSearchAllMatchesSearch: SearchAll gives, in query order, exactly the
+// pairs that Search gives for each query, including queries whose windows
+// are long enough to take every stored volume, and stops where told.
+func TestSearchAllMatchesSearch(t *testing.T) {
+	r := rand.New(rand.NewPCG(17, 17))
+	x, _ := New(Config{})
+	for range 2000 {
+		p := places[r.IntN(len(places))]
+		x.Insert(randomVolume(r, p[0]+(r.Float64()-0.5)*3, p[1]+(r.Float64()-0.5)*3))
+	}
+	type pair struct {
+		q int
+		r Ref
+	}
+	total := 0
+	for round := range 200 {
+		qs := make([]*geo.Volume, 1+r.IntN(12))
+		for i := range qs {
+			p := places[r.IntN(len(places))]
+			qs[i] = randomVolume(r, p[0]+(r.Float64()-0.5)*3, p[1]+(r.Float64()-0.5)*3)
+		}
+		sep := geo.Separation{Horizontal: geo.Meters(r.IntN(2) * 5000), Time: time.Duration(r.IntN(2)) * 100 * time.Hour}
+		var want, got []pair
+		for i, q := range qs {
+			var one []pair
+			x.Search(q, sep, func(ref Ref, _ *geo.Volume) bool { one = append(one, pair{i, ref}); return true })
+			slices.SortFunc(one, func(a, b pair) int { return int(a.r) - int(b.r) })
+			want = append(want, one...)
+		}
+		x.SearchAll(qs, sep, func(i int, ref Ref, _ *geo.Volume) bool { got = append(got, pair{i, ref}); return true })
+		for i := 1; i < len(got); i++ {
+			if got[i].q < got[i-1].q {
+				t.Fatalf("round %d: pairs of query %d after query %d's", round, got[i].q, got[i-1].q)
+			}
+		}
+		slices.SortStableFunc(got, func(a, b pair) int {
+			if a.q != b.q {
+				return a.q - b.q
+			}
+			return int(a.r) - int(b.r)
+		})
+		if !slices.Equal(got, want) {
+			t.Fatalf("round %d: SearchAll %v, Search %v", round, got, want)
+		}
+		total += len(want)
+		if len(want) > 1 { // stopping after k pairs gives the first k
+			k, n := 1+r.IntN(len(want)-1), 0
+			x.SearchAll(qs, sep, func(int, Ref, *geo.Volume) bool { n++; return n < k })
+			if n != k {
+				t.Fatalf("round %d: stopped after %d pairs, asked %d", round, n, k)
+			}
+		}
+	}
+	if total < 500 {
+		t.Fatalf("only %d pairs: the test data is too sparse", total)
 	}
 }

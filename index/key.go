@@ -45,10 +45,11 @@ const (
 	altLaneUnit = 125   // metres: lanes span -1,000 m to 14,875 m
 )
 
-// The long bucket's frame: volumes of many buckets, anywhere in time.
+// The long bucket's frame: volumes of many buckets, anywhere in time, in
+// units of 30 days around mid-2026 (2021 to 2031; times beyond saturate).
 var (
-	longBase = time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano()
-	longUnit = int64(24 * time.Hour)
+	longBase = time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC).UnixNano()
+	longUnit = int64(30 * 24 * time.Hour)
 )
 
 func clampLane(u int64) uint64 {

@@ -1,7 +1,9 @@
 package index
 
 import (
+	"cmp"
 	"math"
+	"slices"
 
 	"github.com/deconflict/deconflict/geo"
 )
@@ -20,7 +22,8 @@ func (x *Index) Candidates(q *geo.Volume, sep geo.Separation, fn func(Ref) bool)
 }
 
 // Search calls fn once for each stored volume that conflicts with q under
-// sep, by geo.Conflict. It stops when fn returns false.
+// sep, by geo.Conflict. It stops when fn returns false. fn must not use
+// the index (searches reuse its scratch space).
 func (x *Index) Search(q *geo.Volume, sep geo.Separation, fn func(Ref, *geo.Volume) bool) {
 	x.one[0] = q
 	x.SearchAll(x.one[:], sep, func(_ int, r Ref, v *geo.Volume) bool { return fn(r, v) })
@@ -31,7 +34,7 @@ func (x *Index) Search(q *geo.Volume, sep geo.Separation, fn func(Ref, *geo.Volu
 // volume that conflict under sep, by geo.Conflict: all pairs of qs[0],
 // then of qs[1], and so on. It stops when fn returns false. It is
 // Search for each query, done at once: the memory accesses of all the
-// queries overlap.
+// queries overlap. Like Search's, fn must not use the index.
 func (x *Index) SearchAll(qs []*geo.Volume, sep geo.Separation, fn func(i int, r Ref, v *geo.Volume) bool) {
 	s := x.gather(qs, sep)
 	// Touch every candidate first: the loads are independent, so their
@@ -116,6 +119,7 @@ func (x *Index) gather(vols []*geo.Volume, sep geo.Separation) *search {
 		clear(x.stamp)
 		x.gen = 0
 	}
+	scanned := false // a query took every stored volume
 	for len(s.qs) < len(vols) {
 		s.qs = append(s.qs, query{})
 	}
@@ -133,6 +137,7 @@ func (x *Index) gather(vols []*geo.Volume, sep geo.Separation) *search {
 					s.cands = append(s.cands, cand{int32(qi), Ref(r)})
 				}
 			}
+			scanned = true
 			continue
 		}
 		qs.f = makeCapFilter(q, sep)
@@ -148,6 +153,9 @@ func (x *Index) gather(vols []*geo.Volume, sep geo.Separation) *search {
 	}
 	s.scanKeys()
 	s.testCaps()
+	if scanned { // its candidates came first: put them in query order
+		slices.SortStableFunc(s.cands, func(a, b cand) int { return cmp.Compare(a.q, b.q) })
+	}
 	return s
 }
 
@@ -283,18 +291,28 @@ func makeCapFilter(q *geo.Volume, sep geo.Separation) capFilter {
 		radius: float32Up(c.Radius().Radians() + capSlack)}
 }
 
+// satAdd is x + d, saturating at the ends of int64.
 func satAdd(x, d int64) int64 {
-	if x > math.MaxInt64-d {
+	r := x + d
+	switch {
+	case d > 0 && r < x:
 		return math.MaxInt64
-	}
-	return x + d
-}
-
-func satSub(x, d int64) int64 {
-	if x < math.MinInt64+d {
+	case d < 0 && r > x:
 		return math.MinInt64
 	}
-	return x - d
+	return r
+}
+
+// satSub is x - d, saturating at the ends of int64.
+func satSub(x, d int64) int64 {
+	r := x - d
+	switch {
+	case d > 0 && r > x:
+		return math.MinInt64
+	case d < 0 && r < x:
+		return math.MaxInt64
+	}
+	return r
 }
 
 func float32Up(x float64) float32 {

@@ -1,13 +1,15 @@
 package ledger
 
 import (
+	"strconv"
 	"sync"
 
 	"golang.org/x/mod/sumdb/note"
 )
 
-// CachingVerifier returns a verifier that remembers the last n messages
-// and signatures v accepted and accepts them again without checking: a
+// CachingVerifier returns a verifier that remembers the last n distinct
+// messages and signatures v accepted (the oldest forgotten first) and
+// accepts them again without checking: a
 // client verifies many receipts against one checkpoint (every write of a
 // batch, every answer of one commit), and an Ed25519 verification is its
 // largest cost. A signature that verified once verifies again, so the
@@ -26,7 +28,7 @@ type cachingVerifier struct {
 }
 
 func (c *cachingVerifier) Verify(msg, sig []byte) bool {
-	k := string(msg) + "\x00" + string(sig)
+	k := strconv.Itoa(len(msg)) + ":" + string(msg) + string(sig)
 	c.mu.Lock()
 	ok := c.seen[k]
 	c.mu.Unlock()

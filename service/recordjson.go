@@ -3,6 +3,7 @@ package service
 import (
 	"encoding/base64"
 	"strconv"
+	"time"
 	"unicode/utf8"
 
 	"github.com/deconflict/deconflict/geo"
@@ -19,8 +20,8 @@ func appendRecord(b []byte, r *Record) (_ []byte, ok bool) {
 		e.SetGrant != nil || e.Ack != nil || e.Disclose != nil || e.Message != nil || e.Coordinate != nil || e.SetWebhook != nil {
 		return b, false
 	}
-	if y := e.Time.Year(); y < 0 || y > 9999 {
-		return b, false // json.Marshal refuses it: let it say so
+	if y := e.Time.Year(); y < 0 || y > 9999 || e.Time.Location() != time.UTC {
+		return b, false // json.Marshal refuses some: let it say so
 	}
 	b = append(b, `{"v":`...)
 	b = strconv.AppendInt(b, int64(r.Version), 10)
