@@ -69,6 +69,14 @@ func newPolygon(ring [][2]Degrees, maxArea float64, checkCrossing bool) ([][2]De
 			return nil, shape{}, fieldErr("polygon", nil, "edges %d and %d cross: the ring must not intersect itself", i, j)
 		}
 	}
+	if !checkCrossing {
+		if s, ok := storedShape(pts); ok {
+			if a := s.area * float64(EarthRadius) * float64(EarthRadius); a > maxArea {
+				return nil, shape{}, fieldErr("polygon", nil, "area %.0f km² is larger than the maximum %.0f km²", a/1e6, maxArea/1e6)
+			}
+			return append([][2]Degrees(nil), ring...), s, nil
+		}
+	}
 	loop := s2.LoopFromPoints(pts)
 	out := ring
 	if !loop.IsNormalized() {
@@ -94,6 +102,41 @@ func newPolygon(ring [][2]Degrees, maxArea float64, checkCrossing bool) ([][2]De
 	s := shape{verts: pts, originInside: loop.ContainsOrigin(), area: area}
 	s.initBounds()
 	return out, s, nil
+}
+
+// storedShape prepares a stored polygon (counter-clockwise when it was
+// accepted) without building an s2.Loop, whose bounds and index cost most
+// of a restart's volume building: its area is the fan of triangles from
+// the first vertex (what s2.Loop.Area sums when no vertex is nearly
+// antipodal to the first), and whether s2.OriginPoint() is inside is
+// found as s2.Loop finds it, from whether the ring holds its second
+// vertex. ok is false unless the ring is plainly counter-clockwise and
+// small (area in [maxErr, 1 sr), 1 sr being about 40 million km²) and no
+// vertex is nearly antipodal to the first: the caller takes the s2.Loop
+// path then.
+func storedShape(pts []s2.Point) (shape, bool) {
+	const maxLength = math.Pi - 1e-5 // as s2.Loop's fan
+	v0 := pts[0]
+	var area float64
+	for i := 1; i+1 < len(pts); i++ {
+		if pts[i+1].Angle(v0.Vector) > maxLength {
+			return shape{}, false
+		}
+		area += s2.SignedArea(v0, pts[i], pts[i+1])
+	}
+	// Well above s2's bound on the error of the turning angle, under which
+	// it decides the orientation another way.
+	if maxErr := 1e-12 * float64(len(pts)); !(area >= maxErr && area < 1) || area*float64(EarthRadius)*float64(EarthRadius) < minArea {
+		return shape{}, false
+	}
+	s := shape{verts: pts, area: area}
+	// With the origin taken as outside, the ring must hold its second
+	// vertex iff the wedge at it holds s2's reference direction; if
+	// counting crossings says otherwise, the origin is inside.
+	inWedge := s2.AngleContainsVertex(pts[0], pts[1], pts[2])
+	s.originInside = inWedge != s.contains(pts[1])
+	s.initBounds()
+	return s, true
 }
 
 func fieldIndex(name string, i int) string { return name + "[" + itoa(i) + "]" }
