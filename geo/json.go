@@ -4,6 +4,8 @@ import (
 	"math"
 	"strconv"
 	"time"
+
+	"github.com/deconflict/deconflict/internal/canonjson"
 )
 
 // AppendJSON appends v's wire form (its VolumeSpec) as JSON, byte for byte
@@ -70,4 +72,47 @@ func AppendJSONTime(b []byte, t time.Time) []byte {
 	b = append(b, '"')
 	b = t.AppendFormat(b, time.RFC3339Nano)
 	return append(b, '"')
+}
+
+// ReadVolumeSpec reads from r a volume in the layout AppendJSON writes, as
+// encoding/json would decode it into a VolumeSpec; anything else makes r
+// fail (and the caller decode with encoding/json).
+func ReadVolumeSpec(r *canonjson.Reader) VolumeSpec {
+	var s VolumeSpec
+	r.Lit("{")
+	if r.Next(`"circle":{"lat":`) {
+		c := &CircleSpec{}
+		c.Lat = Degrees(r.Float())
+		r.Lit(`,"lng":`)
+		c.Lng = Degrees(r.Float())
+		r.Lit(`,"radius_m":`)
+		c.RadiusM = Meters(r.Float())
+		r.Lit("},")
+		s.Circle = c
+	}
+	if r.Next(`"polygon":[`) {
+		for r.OK() {
+			r.Lit("[")
+			var p [2]Degrees
+			p[0] = Degrees(r.Float())
+			r.Lit(",")
+			p[1] = Degrees(r.Float())
+			r.Lit("]")
+			s.Polygon = append(s.Polygon, p)
+			if !r.Next(",") {
+				break
+			}
+		}
+		r.Lit("],")
+	}
+	r.Lit(`"alt_lo_m":`)
+	s.AltLoM = Meters(r.Float())
+	r.Lit(`,"alt_hi_m":`)
+	s.AltHiM = Meters(r.Float())
+	r.Lit(`,"start":`)
+	s.Start = r.Time()
+	r.Lit(`,"end":`)
+	s.End = r.Time()
+	r.Lit("}")
+	return s
 }

@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"testing"
 	"time"
+
+	"github.com/deconflict/deconflict/internal/canonjson"
 )
 
 // TestAppendJSONMatchesMarshal: AppendJSON writes exactly what
@@ -47,8 +50,18 @@ func TestAppendJSONMatchesMarshal(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := v.AppendJSON(nil); !bytes.Equal(got, want) {
+		got := v.AppendJSON(nil)
+		if !bytes.Equal(got, want) {
 			t.Fatalf("AppendJSON\n%s\njson.Marshal\n%s", got, want)
+		}
+		// And ReadVolumeSpec reads it back as encoding/json does.
+		var spec2 VolumeSpec
+		if err := json.Unmarshal(got, &spec2); err != nil {
+			t.Fatal(err)
+		}
+		r := canonjson.NewReader(got)
+		if back := ReadVolumeSpec(r); !r.Done() || !reflect.DeepEqual(back, spec2) {
+			t.Fatalf("ReadVolumeSpec(%s) = %+v (ok %v), json %+v", got, back, r.Done(), spec2)
 		}
 		n++
 	}

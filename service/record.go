@@ -74,6 +74,9 @@ func DecodeStored(index uint64, data []byte) (*Record, ledger.Leaf, error) {
 // DecodeRecord decodes one record's content (a ledger.Entry's Content),
 // rejecting unknown fields and versions.
 func DecodeRecord(b []byte) (*Record, error) {
+	if r, ok := readRecord(b); ok {
+		return r, nil
+	}
 	var r Record
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()

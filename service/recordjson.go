@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/deconflict/deconflict/geo"
+	"github.com/deconflict/deconflict/internal/canonjson"
 	"github.com/deconflict/deconflict/registry"
 )
 
@@ -191,4 +192,118 @@ func appendString(b []byte, s string) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
+}
+
+// readRecord decodes a file or update record in the layout appendRecord
+// writes, as encoding/json decodes it (DecodeRecord), without reflection:
+// replay at start-up decodes every record after the snapshot. ok is false
+// for anything else, which DecodeRecord leaves to encoding/json.
+func readRecord(b []byte) (_ *Record, ok bool) {
+	r := canonjson.NewReader(b)
+	rec := &Record{}
+	r.Lit(`{"v":`)
+	if rec.Version = r.Int(); rec.Version != recordVersion {
+		return nil, false
+	}
+	e := &rec.Entry
+	r.Lit(`,"entry":{"index":`)
+	e.Index = r.Uint()
+	r.Lit(`,"time":`)
+	e.Time = r.Time()
+	r.Lit(`,"party":`)
+	e.Party = registry.PartyID(r.String())
+	r.Lit(`,"kind":`)
+	e.Kind = registry.Kind(r.String())
+	switch {
+	case r.Next(`,"file":{"intent":`):
+		f := &registry.File{}
+		f.Intent = registry.IntentID(r.String())
+		r.Lit(`,"new_ovn":`)
+		f.NewOVN = registry.OVN(r.String())
+		r.Lit(`,"priority":`)
+		f.Priority = r.Int()
+		r.Lit(`,"state":`)
+		f.State = registry.State(r.String())
+		f.Volumes, f.Key, f.Details = readCommand(r)
+		e.File = f
+	case r.Next(`,"update":{"intent":`):
+		u := &registry.Update{}
+		u.Intent = registry.IntentID(r.String())
+		r.Lit(`,"ovn":`)
+		u.OVN = registry.OVN(r.String())
+		r.Lit(`,"new_ovn":`)
+		u.NewOVN = registry.OVN(r.String())
+		r.Lit(`,"priority":`)
+		u.Priority = r.Int()
+		if r.Next(`,"state":`) {
+			u.State = registry.State(r.String())
+		}
+		u.Volumes, u.Key, u.Details = readCommand(r)
+		e.Update = u
+	default:
+		return nil, false
+	}
+	r.Lit("}}")
+	if r.Next(`,"request":{"method":`) {
+		q := &Request{}
+		q.Method = r.String()
+		r.Lit(`,"path":`)
+		q.Path = r.String()
+		r.Lit(`,"token":`)
+		q.Token = r.String()
+		if r.Next(`,"body":`) {
+			q.Body = r.Bytes()
+		}
+		r.Lit("}")
+		rec.Request = q
+	}
+	if r.Next(`,"request_at":`) {
+		rec.RequestAt = r.Uint()
+	}
+	if r.Next(`,"item":`) {
+		rec.Item = r.Int()
+	}
+	r.Lit("}")
+	if !r.Done() {
+		return nil, false
+	}
+	return rec, true
+}
+
+// readCommand reads what appendCommand writes: the volumes (each built as
+// geo.Volume.UnmarshalJSON builds it), key and details.
+func readCommand(r *canonjson.Reader) (vols []*geo.Volume, key []registry.OVN, details []byte) {
+	r.Lit(`,"volumes":`)
+	switch {
+	case r.Next("null"):
+	case r.Next("[]"):
+		vols = []*geo.Volume{}
+	default:
+		r.Lit("[")
+		for r.OK() {
+			v, err := geo.NewVolume(geo.ReadVolumeSpec(r), geo.NoLimits)
+			if !r.OK() || err != nil {
+				r.Fail() // encoding/json says what is wrong
+				break
+			}
+			vols = append(vols, v)
+			if !r.Next(",") {
+				break
+			}
+		}
+		r.Lit("]")
+	}
+	if r.Next(`,"key":[`) {
+		for r.OK() {
+			key = append(key, registry.OVN(r.String()))
+			if !r.Next(",") {
+				break
+			}
+		}
+		r.Lit("]")
+	}
+	if r.Next(`,"details":`) {
+		details = r.Bytes()
+	}
+	return vols, key, details
 }

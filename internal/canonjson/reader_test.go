@@ -1,0 +1,70 @@
+package canonjson
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"math/rand/v2"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestReaderMatchesUnmarshal: each of Reader's values, on literals it
+// accepts, is what encoding/json decodes into a field of that type, on
+// random literals made of the characters numbers, strings and times are
+// made of (most of them not valid JSON).
+func TestReaderMatchesUnmarshal(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	lit := func(alphabet string) string {
+		var sb strings.Builder
+		for range 1 + r.IntN(12) {
+			sb.WriteByte(alphabet[r.IntN(len(alphabet))])
+		}
+		return sb.String()
+	}
+	accepted := map[string]int{}
+	check := func(kind, s string, read func(*Reader) any, zero any) {
+		rd := NewReader([]byte(s))
+		got := read(rd)
+		if !rd.Done() {
+			return
+		}
+		accepted[kind]++
+		p := reflect.New(reflect.TypeOf(zero))
+		if err := json.Unmarshal([]byte(s), p.Interface()); err != nil {
+			t.Fatalf("%s %q: Reader accepted it, json: %v", kind, s, err)
+		}
+		if want := p.Elem().Interface(); !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s %q: Reader %#v, json %#v", kind, s, got, want)
+		}
+	}
+	for range 200_000 {
+		num := lit("0123456789-+.eE")
+		if r.IntN(2) == 0 {
+			num = "1" + lit("0123456789")
+		}
+		check("float", num, func(rd *Reader) any { return rd.Float() }, float64(0))
+		check("int", num, func(rd *Reader) any { return rd.Int() }, int(0))
+		check("uint", num, func(rd *Reader) any { return rd.Uint() }, uint64(0))
+		str := `"` + lit("aZ9+/=é\\\"\x01") + `"`
+		switch r.IntN(4) {
+		case 0:
+			str = `"` + lit("aZ9") + "\xff" + `"`
+		case 1:
+			str = `"` + base64.StdEncoding.EncodeToString([]byte(lit("abc\x00\xff"))) + `"`
+		}
+		check("string", str, func(rd *Reader) any { return rd.String() }, "")
+		check("bytes", str, func(rd *Reader) any { return rd.Bytes() }, []byte(nil))
+		ts := `"2026-0` + lit("0123456789-:TZ.+") + `"`
+		if r.IntN(2) == 0 {
+			ts = `"` + time.Unix(r.Int64N(1e11), r.Int64N(1e9)).UTC().Format(time.RFC3339Nano) + `"`
+		}
+		check("time", ts, func(rd *Reader) any { return rd.Time() }, time.Time{})
+	}
+	for _, k := range []string{"float", "int", "uint", "string", "bytes", "time"} {
+		if accepted[k] < 1000 {
+			t.Errorf("only %d %s literals accepted: the generator is broken", accepted[k], k)
+		}
+	}
+}
