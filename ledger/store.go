@@ -70,6 +70,21 @@ type Store interface {
 }
 
 // Sentinel errors, matched with errors.Is.
+// AsyncAppender is implemented by stores whose appends can overlap their
+// syncs, so that a writer can hand over the next batch while the last one
+// is still being made durable (the syncs of overlapping appends may be
+// shared).
+type AsyncAppender interface {
+	// AppendAsync checks and orders recs as Append does, after every
+	// earlier append, and returns before they are durable; wait blocks
+	// until they are and returns what Append would have. Until wait has
+	// returned nil they count for the order of later appends only:
+	// LastIndex, Read, ReadHashes and SaveSnapshot do not see them. wait
+	// must be called exactly once, in the order of the appends. After an
+	// append fails to become durable, every later one fails.
+	AppendAsync(ctx context.Context, recs []Record) (wait func() error, err error)
+}
+
 var (
 	// ErrOutOfOrder: an Append or SaveSnapshot that would break the log's
 	// numbering (empty batch, gap, duplicate, snapshot past the end).

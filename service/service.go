@@ -720,19 +720,57 @@ func NewUUID() string {
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
-// commit is the committer goroutine.
+// written is a batch the committer has written (or failed to), handed to
+// the finisher.
+type written struct {
+	b    *batch
+	wait func() error // if not nil: waits until the records are durable
+	err  error        // the write failed
+}
+
+// commit is the committer goroutine: it writes each batch's records, in
+// order, and hands the batch to the finisher. With a store whose appends
+// can overlap their syncs (ledger.AsyncAppender) it writes the next batch
+// while the last one is syncing: the finisher waits for the sync.
 func (s *Service) commit() {
-	var snapWG sync.WaitGroup
-	defer close(s.done)
-	defer snapWG.Wait() // runs before done is closed: Close waits for it
+	fin := make(chan written, 4)
+	go s.finish(fin)
+	defer close(fin)
+	async, _ := s.store.(ledger.AsyncAppender)
 	for b := range s.commits {
+		w := written{b: b}
 		if len(b.recs) > 0 {
 			// Decided entries are written even while closing: Close
 			// waits for them. Only a failed store refuses them.
-			err := s.logFailed()
-			if err == nil {
-				err = s.store.Append(context.Background(), b.recs)
-				if err != nil {
+			w.err = s.logFailed()
+			if w.err == nil {
+				if async != nil {
+					w.wait, w.err = async.AppendAsync(context.Background(), b.recs)
+				} else {
+					w.err = s.store.Append(context.Background(), b.recs)
+				}
+				if w.err != nil {
+					s.fail(w.err)
+				}
+			}
+		}
+		fin <- w
+	}
+}
+
+// finish is the finisher goroutine: once a batch is durable it signs the
+// checkpoint, sends the alerts, answers each write with its receipt, and
+// saves the batch's snapshot if it carries one.
+func (s *Service) finish(fin <-chan written) {
+	var snapWG sync.WaitGroup
+	defer close(s.done)
+	defer snapWG.Wait() // runs before done is closed: Close waits for it
+	for w := range fin {
+		b := w.b
+		if len(b.recs) > 0 {
+			err := w.err
+			if err == nil && w.wait != nil {
+				if err = w.wait(); err != nil {
 					s.fail(err)
 				}
 			}

@@ -160,19 +160,57 @@ func TestCrashChild(t *testing.T) {
 // Unlike TestCrash, where the kernel keeps unsynced writes, this fails if
 // Append does not sync.
 func TestPowerLoss(t *testing.T) {
+	powerLoss(t, func(ctx context.Context, s *Store, next func() []ledger.Record) error {
+		return s.Append(ctx, next())
+	})
+}
+
+// TestPowerLossAsync is TestPowerLoss for a writer that keeps up to four
+// appends in flight with AppendAsync, waiting for the oldest before it
+// starts a fifth: a crash must still leave every record whose wait
+// returned, and a contiguous log.
+func TestPowerLossAsync(t *testing.T) {
+	var waits []func() error
+	powerLoss(t, func(ctx context.Context, s *Store, next func() []ledger.Record) error {
+		wait, err := s.AppendAsync(ctx, next())
+		if err != nil {
+			return err
+		}
+		waits = append(waits, wait)
+		if len(waits) == 4 || ctx.Err() != nil {
+			for _, w := range waits {
+				if err := w(); err != nil {
+					return err
+				}
+			}
+			waits = waits[:0]
+		}
+		return nil
+	})
+}
+
+// powerLoss runs TestPowerLoss with a writer that appends one batch per
+// call of write; next makes the batch after the last one it made.
+func powerLoss(t *testing.T, write func(ctx context.Context, s *Store, next func() []ledger.Record) error) {
 	fs := vfs.NewCrashableMem()
 	s := openStore(t, "/ledger", Options{fs: fs})
 	ctx, cancel := context.WithCancel(t.Context())
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		for batch := 0; ctx.Err() == nil; batch++ {
-			first := s.LastIndex() + 1
+		first := s.LastIndex() + 1
+		batch := 0
+		next := func() []ledger.Record {
 			recs := make([]ledger.Record, 1+batch%30)
 			for i := range recs {
 				recs[i] = ledger.Record{Index: first + uint64(i), Data: payload(first + uint64(i))}
 			}
-			if err := s.Append(ctx, recs); err != nil && ctx.Err() == nil {
-				t.Errorf("Append: %v", err)
+			first += uint64(len(recs))
+			batch++
+			return recs
+		}
+		for ctx.Err() == nil {
+			if err := write(ctx, s, next); err != nil && ctx.Err() == nil {
+				t.Errorf("append: %v", err)
 				return
 			}
 		}
@@ -186,7 +224,7 @@ func TestPowerLoss(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for range 8 {
 		time.Sleep(time.Duration(10+rng.IntN(40)) * time.Millisecond)
-		acked := s.LastIndex() // every Append that set this has synced
+		acked := s.LastIndex() // every append that set this has synced
 		clone := fs.CrashClone(vfs.CrashCloneCfg{UnsyncedDataPercent: 50, RNG: rand.New(rand.NewPCG(rng.Uint64(), 0))})
 		crashes = append(crashes, crash{clone, acked})
 	}

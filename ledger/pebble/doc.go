@@ -61,7 +61,11 @@
 //
 // Append writes a whole batch of records as one Pebble batch committed with
 // pebble.Sync, so the batch is durable when Append returns and a crash leaves
-// either all of it or none of it. SaveSnapshot writes <name>.tmp, syncs it,
+// either all of it or none of it. AppendAsync applies the batch the same way
+// but returns before the sync, with a function that waits for it; Pebble's
+// write-ahead log is synced in order (one sync may cover several batches),
+// so a crash leaves a prefix of the batches applied, and no record is read
+// before its sync is done. SaveSnapshot writes <name>.tmp, syncs it,
 // renames it to <name> and syncs the directory, so a crash leaves either the
 // complete new file or the files as they were (saving an index again
 // replaces its file in the rename); then it removes the snapshots beyond

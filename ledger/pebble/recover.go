@@ -28,6 +28,7 @@ func (s *Store) load(truncate bool) error {
 		return err
 	}
 	s.last.Store(last)
+	s.appended = last
 	s.dropped = dropped
 	return nil
 }

@@ -20,20 +20,27 @@ import (
 var ErrUnknownFormat = errors.New("pebblestore: unknown store format")
 
 // Store is a [ledger.Store] in a Pebble database, with its snapshots in
-// files. It is safe for concurrent use: Append calls are serialized,
-// SaveSnapshot calls are serialized, and Read and LatestSnapshot run
-// concurrently with both.
+// files. It is safe for concurrent use: appends are applied one at a time
+// and made durable in that order (AppendAsync lets the next one start
+// while the last is syncing), SaveSnapshot calls are serialized, and Read
+// and LatestSnapshot run concurrently with both.
 type Store struct {
 	db      *pebble.DB
 	fs      vfs.FS // the file system of db and of the snapshot files
 	snapDir string // the directory of the snapshot files
 	dropped int    // records deleted by Open; immutable after Open
 
-	// writeMu serializes Append, so each sees a stable last index.
+	// writeMu serializes the start of appends, so each sees a stable
+	// appended index; it guards appended and failed.
 	writeMu sync.Mutex
+	// appended is the index of the last record applied, durable or not:
+	// the next append must follow it.
+	appended uint64
+	// failed is the first failed sync: every later append fails.
+	failed error
 	// last is the index of the last durable record. It is written only
-	// with writeMu held, after the batch that holds the record is synced,
-	// so a reader that loads it can read every record up to it.
+	// after the batch that holds the record is synced, so a reader that
+	// loads it can read every record up to it.
 	last atomic.Uint64
 
 	// snapMu serializes SaveSnapshot, so pruning sees a stable set.
@@ -52,7 +59,10 @@ type Store struct {
 	done   chan struct{} // closed when Close starts; Reads then stop
 }
 
-var _ ledger.Store = (*Store)(nil)
+var (
+	_ ledger.Store         = (*Store)(nil)
+	_ ledger.AsyncAppender = (*Store)(nil)
+)
 
 // Open opens the store in dir, creating the directory and an empty store if
 // needed. See the package documentation for what Open checks.
@@ -102,19 +112,60 @@ func (s *Store) enter() error {
 
 // Append implements [ledger.Store.Append].
 func (s *Store) Append(ctx context.Context, recs []ledger.Record) error {
-	if err := ctx.Err(); err != nil {
+	wait, err := s.AppendAsync(ctx, recs)
+	if err != nil {
 		return err
+	}
+	return wait()
+}
+
+// AppendAsync implements [ledger.AsyncAppender]: the batch is applied to
+// Pebble (written to its write-ahead log and memtable) at once, and wait
+// waits for the log's sync, which Pebble shares among the batches written
+// meanwhile. The records are read only once wait has returned.
+func (s *Store) AppendAsync(ctx context.Context, recs []ledger.Record) (func() error, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
 	if err := s.enter(); err != nil {
-		return err
+		return nil, err
 	}
-	defer s.ops.Done()
+	b, err := s.apply(recs)
+	if err != nil {
+		s.ops.Done()
+		return nil, err
+	}
+	first, last := recs[0].Index, recs[len(recs)-1].Index
+	return func() error {
+		defer s.ops.Done()
+		defer b.Close()
+		if err := b.SyncWait(); err != nil {
+			err = fmt.Errorf("pebblestore: append %d..%d: %w", first, last, err)
+			s.writeMu.Lock()
+			if s.failed == nil {
+				s.failed = err
+			}
+			s.writeMu.Unlock()
+			return err
+		}
+		// Later appends are synced after this one: last only grows.
+		for cur := s.last.Load(); cur < last && !s.last.CompareAndSwap(cur, last); cur = s.last.Load() {
+		}
+		return nil
+	}, nil
+}
+
+// apply checks recs against the records appended so far and applies them
+// as one batch that will be synced; the caller must SyncWait and Close it.
+func (s *Store) apply(recs []ledger.Record) (*pebble.Batch, error) {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
-	if err := ledger.CheckAppend(s.last.Load(), recs); err != nil {
-		return err
+	if s.failed != nil {
+		return nil, fmt.Errorf("pebblestore: an earlier append failed: %w", s.failed)
 	}
-
+	if err := ledger.CheckAppend(s.appended, recs); err != nil {
+		return nil, err
+	}
 	size := 0
 	for _, r := range recs {
 		size += keyLen + valueLen(r.Data) + 16 // 16: batch entry overhead, roughly
@@ -123,13 +174,13 @@ func (s *Store) Append(ctx context.Context, recs []ledger.Record) error {
 		}
 	}
 	b := s.db.NewBatchWithSize(size)
-	defer b.Close()
 	for _, r := range recs {
 		op := b.SetDeferred(keyLen, valueLen(r.Data))
 		copy(op.Key, recordKey(r.Index))
 		putValue(op.Value, r.Index, r.Data)
 		if err := op.Finish(); err != nil {
-			return fmt.Errorf("pebblestore: append: %w", err)
+			b.Close()
+			return nil, fmt.Errorf("pebblestore: append: %w", err)
 		}
 		if len(r.Hashes) == 0 {
 			continue
@@ -142,14 +193,16 @@ func (s *Store) Append(ctx context.Context, recs []ledger.Record) error {
 		}
 		putValue(op.Value, r.Index, data)
 		if err := op.Finish(); err != nil {
-			return fmt.Errorf("pebblestore: append: %w", err)
+			b.Close()
+			return nil, fmt.Errorf("pebblestore: append: %w", err)
 		}
 	}
-	if err := b.Commit(pebble.Sync); err != nil {
-		return fmt.Errorf("pebblestore: append %d..%d: %w", recs[0].Index, recs[len(recs)-1].Index, err)
+	if err := s.db.ApplyNoSyncWait(b, pebble.Sync); err != nil {
+		b.Close()
+		return nil, fmt.Errorf("pebblestore: append %d..%d: %w", recs[0].Index, recs[len(recs)-1].Index, err)
 	}
-	s.last.Store(recs[len(recs)-1].Index)
-	return nil
+	s.appended = recs[len(recs)-1].Index
+	return b, nil
 }
 
 // Read implements [ledger.Store.Read]. It reads from a consistent view of

@@ -196,3 +196,55 @@ func span(first, last uint64) []uint64 {
 	}
 	return s
 }
+
+// TestAppendAsync: records appended with AppendAsync count for the order
+// of later appends at once, but LastIndex and Read see them only once
+// their wait has returned; several can be in flight; a failed check writes
+// nothing.
+func TestAppendAsync(t *testing.T) {
+	s := openStore(t, t.TempDir(), Options{})
+	defer closeStore(t, s)
+	ctx := t.Context()
+	recs := func(from, n uint64) []ledger.Record {
+		out := make([]ledger.Record, n)
+		for i := range out {
+			out[i] = ledger.Record{Index: from + uint64(i), Data: payload(from + uint64(i))}
+		}
+		return out
+	}
+	w1, err := s.AppendAsync(ctx, recs(1, 3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AppendAsync(ctx, recs(1, 1)); !errors.Is(err, ledger.ErrOutOfOrder) {
+		t.Fatalf("appending index 1 again while 1..3 is in flight: %v, want ErrOutOfOrder", err)
+	}
+	w2, err := s.AppendAsync(ctx, recs(4, 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Before the waits nothing may be read (the sync may or may not be
+	// done, but the store must not count on it).
+	if n := s.LastIndex(); n != 0 {
+		t.Fatalf("LastIndex() = %d before any wait", n)
+	}
+	if seen, err := readLog(t, s, 1); err != nil || len(seen) != 0 {
+		t.Fatalf("Read before any wait: %d records, %v", len(seen), err)
+	}
+	if err := w1(); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.LastIndex(); n != 3 {
+		t.Fatalf("LastIndex() = %d after the first wait, want 3", n)
+	}
+	if err := w2(); err != nil {
+		t.Fatal(err)
+	}
+	seen, err := readLog(t, s, 1)
+	if err != nil || len(seen) != 5 || s.LastIndex() != 5 {
+		t.Fatalf("after both waits: Read %d records, %v, LastIndex %d; want 5", len(seen), err, s.LastIndex())
+	}
+	if err := s.Append(ctx, recs(6, 1)); err != nil {
+		t.Fatalf("Append after AppendAsync: %v", err)
+	}
+}
