@@ -120,7 +120,7 @@ func (c *Client) Audience() string { return c.cfg.Audience }
 func (c *Client) Party() string { return c.cfg.Party }
 
 // Do sends a signed request with body in (JSON, or none if nil) and decodes
-// a 2xx answer into out (if not nil). Any other answer is a *server.Problem.
+// a 2xx answer into out (if not nil; a pointer to a zero value). Any other answer is a *server.Problem.
 func (c *Client) Do(ctx context.Context, method, path string, in, out any) error {
 	var body []byte
 	if in != nil {
@@ -165,6 +165,21 @@ func (c *Client) Do(ctx context.Context, method, path string, in, out any) error
 	if raw, ok := out.(*[]byte); ok {
 		*raw = data
 		return nil
+	}
+	// Filing answers, the most frequent and largest, are read without
+	// reflection when they are as the server writes them (the same values
+	// json.Unmarshal decodes into a zero value: see server.ReadFiledView).
+	switch o := out.(type) {
+	case *server.FiledView:
+		if f, ok := server.ReadFiledView(data); ok {
+			*o = *f
+			return nil
+		}
+	case *server.BatchResponse:
+		if r, ok := server.ReadBatchResponse(data); ok {
+			*o = *r
+			return nil
+		}
 	}
 	if err := json.Unmarshal(data, out); err != nil {
 		return fmt.Errorf("client: decoding answer to %s %s: %w", method, path, err)

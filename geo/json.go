@@ -2,8 +2,6 @@ package geo
 
 import (
 	"math"
-	"strconv"
-	"time"
 
 	"github.com/deconflict/deconflict/internal/canonjson"
 )
@@ -12,66 +10,62 @@ import (
 // what json.Marshal(v.Spec()) makes, without reflection: logs and replies
 // encode every volume they hold.
 func (v *Volume) AppendJSON(b []byte) []byte {
+	s := v.Spec()
+	return appendSpec(b, &s)
+}
+
+// AppendSpecJSON appends s as json.Marshal writes it; ok is false (and b
+// unchanged) for a spec json.Marshal refuses (a number that is not
+// finite, a time it cannot write).
+func AppendSpecJSON(b []byte, s *VolumeSpec) (_ []byte, ok bool) {
+	fin := func(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }
+	ok = fin(float64(s.AltLoM)) && fin(float64(s.AltHiM)) && canonjson.TimeOK(s.Start) && canonjson.TimeOK(s.End)
+	if c := s.Circle; c != nil {
+		ok = ok && fin(float64(c.Lat)) && fin(float64(c.Lng)) && fin(float64(c.RadiusM))
+	}
+	for _, p := range s.Polygon {
+		ok = ok && fin(float64(p[0])) && fin(float64(p[1]))
+	}
+	if !ok {
+		return b, false
+	}
+	return appendSpec(b, s), true
+}
+
+func appendSpec(b []byte, s *VolumeSpec) []byte {
 	b = append(b, '{')
-	if c := v.circle; c != nil {
+	if c := s.Circle; c != nil {
 		b = append(b, `"circle":{"lat":`...)
-		b = appendFloat(b, float64(c.Lat))
+		b = canonjson.AppendFloat(b, float64(c.Lat))
 		b = append(b, `,"lng":`...)
-		b = appendFloat(b, float64(c.Lng))
+		b = canonjson.AppendFloat(b, float64(c.Lng))
 		b = append(b, `,"radius_m":`...)
-		b = appendFloat(b, float64(c.RadiusM))
+		b = canonjson.AppendFloat(b, float64(c.RadiusM))
 		b = append(b, "},"...)
 	}
-	if len(v.polygon) > 0 {
+	if len(s.Polygon) > 0 {
 		b = append(b, `"polygon":[`...)
-		for i, p := range v.polygon {
+		for i, p := range s.Polygon {
 			if i > 0 {
 				b = append(b, ',')
 			}
 			b = append(b, '[')
-			b = appendFloat(b, float64(p[0]))
+			b = canonjson.AppendFloat(b, float64(p[0]))
 			b = append(b, ',')
-			b = appendFloat(b, float64(p[1]))
+			b = canonjson.AppendFloat(b, float64(p[1]))
 			b = append(b, ']')
 		}
 		b = append(b, "],"...)
 	}
 	b = append(b, `"alt_lo_m":`...)
-	b = appendFloat(b, float64(v.lo))
+	b = canonjson.AppendFloat(b, float64(s.AltLoM))
 	b = append(b, `,"alt_hi_m":`...)
-	b = appendFloat(b, float64(v.hi))
+	b = canonjson.AppendFloat(b, float64(s.AltHiM))
 	b = append(b, `,"start":`...)
-	b = AppendJSONTime(b, v.tStart)
+	b = canonjson.AppendTime(b, s.Start)
 	b = append(b, `,"end":`...)
-	b = AppendJSONTime(b, v.tEnd)
+	b = canonjson.AppendTime(b, s.End)
 	return append(b, '}')
-}
-
-// appendFloat appends f as encoding/json writes a float64: like %g with
-// the exponent only below 1e-6 or from 1e21 on, and not padded. f is
-// finite (volumes hold only finite numbers).
-func appendFloat(b []byte, f float64) []byte {
-	format := byte('f')
-	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
-		format = 'e'
-	}
-	b = strconv.AppendFloat(b, f, format, -1, 64)
-	if format == 'e' {
-		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
-			b[n-2] = b[n-1] // e-07 -> e-7
-			b = b[:n-1]
-		}
-	}
-	return b
-}
-
-// AppendJSONTime appends t as encoding/json writes a time.Time (RFC 3339
-// with nanoseconds, quoted) for UTC times of the years 0 to 9999 (it
-// refuses other years, and offsets of 24 hours or more).
-func AppendJSONTime(b []byte, t time.Time) []byte {
-	b = append(b, '"')
-	b = t.AppendFormat(b, time.RFC3339Nano)
-	return append(b, '"')
 }
 
 // ReadVolumeSpec reads from r a volume in the layout AppendJSON writes, as

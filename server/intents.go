@@ -133,7 +133,9 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request, cmd service.Comm
 	if err != nil {
 		return s.refused(cmd, o, err)
 	}
-	writeJSON(w, status, s.filed(cmd.Entry.Party, o))
+	f := s.filed(cmd.Entry.Party, o)
+	b, ok := AppendFiledView(make([]byte, 0, 4096), &f)
+	writeEncoded(w, status, b, ok, f)
 	return nil
 }
 
@@ -207,7 +209,8 @@ func (s *Server) fileBatch(w http.ResponseWriter, r *http.Request, c *call) erro
 		f := s.filed(c.party, o)
 		resp.Results[i] = BatchItem{Status: http.StatusCreated, Filed: &f}
 	}
-	writeJSON(w, http.StatusOK, resp)
+	b, ok := AppendBatchResponse(make([]byte, 0, 64<<10), &resp)
+	writeEncoded(w, http.StatusOK, b, ok, resp)
 	return nil
 }
 

@@ -144,6 +144,18 @@ func writeProblem(w http.ResponseWriter, p *Problem) {
 	json.NewEncoder(w).Encode(p)
 }
 
+// writeEncoded writes b, v encoded by a hand-written encoder (see
+// viewjson.go), as writeJSON writes v; if !ok, it writes v by writeJSON.
+func writeEncoded(w http.ResponseWriter, status int, b []byte, ok bool, v any) {
+	if !ok {
+		writeJSON(w, status, v)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
+}
+
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)

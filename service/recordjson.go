@@ -1,10 +1,8 @@
 package service
 
 import (
-	"encoding/base64"
 	"strconv"
 	"time"
-	"unicode/utf8"
 
 	"github.com/deconflict/deconflict/geo"
 	"github.com/deconflict/deconflict/internal/canonjson"
@@ -29,48 +27,48 @@ func appendRecord(b []byte, r *Record) (_ []byte, ok bool) {
 	b = append(b, `,"entry":{"index":`...)
 	b = strconv.AppendUint(b, e.Index, 10)
 	b = append(b, `,"time":`...)
-	b = geo.AppendJSONTime(b, e.Time)
+	b = canonjson.AppendTime(b, e.Time)
 	b = append(b, `,"party":`...)
-	b = appendString(b, string(e.Party))
+	b = canonjson.AppendString(b, string(e.Party))
 	b = append(b, `,"kind":`...)
-	b = appendString(b, string(e.Kind))
+	b = canonjson.AppendString(b, string(e.Kind))
 	if f := e.File; f != nil {
 		b = append(b, `,"file":{"intent":`...)
-		b = appendString(b, string(f.Intent))
+		b = canonjson.AppendString(b, string(f.Intent))
 		b = append(b, `,"new_ovn":`...)
-		b = appendString(b, string(f.NewOVN))
+		b = canonjson.AppendString(b, string(f.NewOVN))
 		b = append(b, `,"priority":`...)
 		b = strconv.AppendInt(b, int64(f.Priority), 10)
 		b = append(b, `,"state":`...)
-		b = appendString(b, string(f.State))
+		b = canonjson.AppendString(b, string(f.State))
 		b = appendCommand(b, f.Volumes, r.volumes, f.Key, f.Details)
 	} else {
 		u := e.Update
 		b = append(b, `,"update":{"intent":`...)
-		b = appendString(b, string(u.Intent))
+		b = canonjson.AppendString(b, string(u.Intent))
 		b = append(b, `,"ovn":`...)
-		b = appendString(b, string(u.OVN))
+		b = canonjson.AppendString(b, string(u.OVN))
 		b = append(b, `,"new_ovn":`...)
-		b = appendString(b, string(u.NewOVN))
+		b = canonjson.AppendString(b, string(u.NewOVN))
 		b = append(b, `,"priority":`...)
 		b = strconv.AppendInt(b, int64(u.Priority), 10)
 		if u.State != "" {
 			b = append(b, `,"state":`...)
-			b = appendString(b, string(u.State))
+			b = canonjson.AppendString(b, string(u.State))
 		}
 		b = appendCommand(b, u.Volumes, r.volumes, u.Key, u.Details)
 	}
 	b = append(b, "}}"...)
 	if q := r.Request; q != nil {
 		b = append(b, `,"request":{"method":`...)
-		b = appendString(b, q.Method)
+		b = canonjson.AppendString(b, q.Method)
 		b = append(b, `,"path":`...)
-		b = appendString(b, q.Path)
+		b = canonjson.AppendString(b, q.Path)
 		b = append(b, `,"token":`...)
-		b = appendString(b, q.Token)
+		b = canonjson.AppendString(b, q.Token)
 		if len(q.Body) > 0 {
 			b = append(b, `,"body":`...)
-			b = appendBytes(b, q.Body)
+			b = canonjson.AppendBytes(b, q.Body)
 		}
 		b = append(b, '}')
 	}
@@ -100,13 +98,13 @@ func appendCommand(b []byte, vols []*geo.Volume, volJSON []byte, key []registry.
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendString(b, string(k))
+			b = canonjson.AppendString(b, string(k))
 		}
 		b = append(b, ']')
 	}
 	if len(details) > 0 {
 		b = append(b, `,"details":`...)
-		b = appendBytes(b, details)
+		b = canonjson.AppendBytes(b, details)
 	}
 	return b
 }
@@ -128,70 +126,6 @@ func appendVolumes(b []byte, vols []*geo.Volume) []byte {
 		}
 	}
 	return append(b, ']')
-}
-
-// appendBytes appends p as encoding/json writes a []byte: standard base64,
-// quoted.
-func appendBytes(b, p []byte) []byte {
-	b = append(b, '"')
-	b = base64.StdEncoding.AppendEncode(b, p)
-	return append(b, '"')
-}
-
-// appendString appends s quoted as encoding/json writes a string: with
-// ", \ and control characters escaped, <, > and & as \u00XX, invalid
-// UTF-8 as \ufffd, and U+2028 and U+2029 escaped.
-func appendString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }
 
 // readRecord decodes a file or update record in the layout appendRecord

@@ -54,14 +54,16 @@ func (r *Reader) Next(s string) bool {
 	return true
 }
 
-// raw reads a string literal without escapes or control characters, in
-// valid UTF-8, and returns its contents.
+// raw reads a string literal in valid UTF-8, with no escapes but \", \\,
+// \/, \b, \f, \n, \r, \t and \u of a code point that is not a
+// surrogate, and returns its contents.
 func (r *Reader) raw() []byte {
 	if !r.ok || r.i >= len(r.b) || r.b[r.i] != '"' {
 		r.ok = false
 		return nil
 	}
 	start, ascii := r.i+1, true
+	var out []byte // the contents so far, once an escape is met
 	for j := start; j < len(r.b); j++ {
 		switch c := r.b[j]; {
 		case c == '"':
@@ -71,8 +73,28 @@ func (r *Reader) raw() []byte {
 				return nil
 			}
 			r.i = j + 1
+			if out != nil {
+				return append(out, s...)
+			}
 			return s
-		case c == '\\' || c < 0x20:
+		case c == '\\':
+			if out == nil {
+				out = make([]byte, 0, 2*(j-start)+16)
+			}
+			s := r.b[start:j]
+			if !ascii && !utf8.Valid(s) {
+				r.ok = false
+				return nil
+			}
+			out = append(out, s...)
+			n, ok := unescape(r.b[j:], &out)
+			if !ok {
+				r.ok = false
+				return nil
+			}
+			j += n - 1
+			start = j + 1
+		case c < 0x20:
 			r.ok = false
 			return nil
 		case c >= utf8.RuneSelf:
@@ -81,6 +103,104 @@ func (r *Reader) raw() []byte {
 	}
 	r.ok = false
 	return nil
+}
+
+// unescape appends the character the escape at the start of b stands for
+// to out and returns the escape's length.
+func unescape(b []byte, out *[]byte) (int, bool) {
+	if len(b) < 2 {
+		return 0, false
+	}
+	switch b[1] {
+	case '"', '\\', '/':
+		*out = append(*out, b[1])
+	case 'b':
+		*out = append(*out, '\b')
+	case 'f':
+		*out = append(*out, '\f')
+	case 'n':
+		*out = append(*out, '\n')
+	case 'r':
+		*out = append(*out, '\r')
+	case 't':
+		*out = append(*out, '\t')
+	case 'u':
+		if len(b) < 6 {
+			return 0, false
+		}
+		c, err := strconv.ParseUint(string(b[2:6]), 16, 16)
+		if err != nil || c >= 0xd800 && c < 0xe000 {
+			return 0, false // surrogates: left to encoding/json
+		}
+		*out = utf8.AppendRune(*out, rune(c))
+		return 6, true
+	default:
+		return 0, false
+	}
+	return 2, true
+}
+
+// Quoted reads a string literal (as raw does) and returns it with its
+// quotes and escapes as they are: for a type's own UnmarshalJSON.
+func (r *Reader) Quoted() []byte {
+	start := r.i
+	r.raw()
+	if !r.ok {
+		return nil
+	}
+	return r.b[start:r.i]
+}
+
+// Value reads one JSON value of any kind, checking only that its strings
+// and brackets are well formed, and returns its bytes: for
+// encoding/json, which checks the rest, to decode.
+func (r *Reader) Value() []byte {
+	if !r.ok {
+		return nil
+	}
+	start, depth := r.i, 0
+	for r.i < len(r.b) {
+		switch c := r.b[r.i]; c {
+		case '"':
+			r.raw()
+			if !r.ok {
+				return nil
+			}
+			if depth == 0 {
+				return r.b[start:r.i]
+			}
+			continue
+		case '{', '[':
+			depth++
+		case '}', ']':
+			if depth == 0 { // the end of the value's container
+				if r.i == start {
+					r.ok = false
+					return nil
+				}
+				return r.b[start:r.i]
+			}
+			depth--
+			if depth == 0 {
+				r.i++
+				return r.b[start:r.i]
+			}
+		case ',':
+			if depth == 0 {
+				if r.i == start {
+					r.ok = false
+					return nil
+				}
+				return r.b[start:r.i]
+			}
+		}
+		r.i++
+	}
+	if depth != 0 || r.i == start {
+		r.ok = false
+		return nil
+	}
+	return r.b[start:r.i]
 }
 
 // String reads a string.
@@ -103,10 +223,9 @@ func (r *Reader) Bytes() []byte {
 
 // Time reads a time.Time, by its UnmarshalJSON as encoding/json does.
 func (r *Reader) Time() time.Time {
-	start := r.i
-	r.raw()
+	q := r.Quoted()
 	var t time.Time
-	if !r.ok || t.UnmarshalJSON(r.b[start:r.i]) != nil {
+	if !r.ok || t.UnmarshalJSON(q) != nil {
 		r.ok = false
 		return time.Time{}
 	}

@@ -48,7 +48,13 @@ func TestReaderMatchesUnmarshal(t *testing.T) {
 		check("int", num, func(rd *Reader) any { return rd.Int() }, int(0))
 		check("uint", num, func(rd *Reader) any { return rd.Uint() }, uint64(0))
 		str := `"` + lit("aZ9+/=é\\\"\x01") + `"`
-		switch r.IntN(4) {
+		switch r.IntN(5) {
+		case 4: // escapes, good and bad
+			var sb strings.Builder
+			for range r.IntN(5) {
+				sb.WriteString([]string{`\n`, `\"`, `\\`, `\/`, `\t`, `\u00e9`, `\u2028`, `\ud83d`, `\ud83d\ude00`, `\x`, `\u12`, "a", "é"}[r.IntN(13)])
+			}
+			str = `"` + sb.String() + `"`
 		case 0:
 			str = `"` + lit("aZ9") + "\xff" + `"`
 		case 1:
@@ -61,10 +67,39 @@ func TestReaderMatchesUnmarshal(t *testing.T) {
 			ts = `"` + time.Unix(r.Int64N(1e11), r.Int64N(1e9)).UTC().Format(time.RFC3339Nano) + `"`
 		}
 		check("time", ts, func(rd *Reader) any { return rd.Time() }, time.Time{})
+		// Value finds the extent of a value inside an object: what
+		// encoding/json decodes from it is the member's value.
+		doc := `{"a":` + lit(`{}[]"1,:ab\`) + `,"b":2}`
+		if r.IntN(2) == 0 {
+			doc = `{"a":` + []string{`1`, `"x,}"`, `[1,{"y":"]"}]`, `{"z":[]}`, `null`, `"\""`}[r.IntN(6)] + `,"b":2}`
+		}
+		checkValue(t, doc, accepted)
 	}
-	for _, k := range []string{"float", "int", "uint", "string", "bytes", "time"} {
+	for _, k := range []string{"float", "int", "uint", "string", "bytes", "time", "value"} {
 		if accepted[k] < 1000 {
 			t.Errorf("only %d %s literals accepted: the generator is broken", accepted[k], k)
 		}
 	}
+}
+
+// checkValue: if Value reads the member "a" of doc, encoding/json decodes
+// the same from it as from doc.
+func checkValue(t *testing.T, doc string, accepted map[string]int) {
+	t.Helper()
+	rd := NewReader([]byte(doc))
+	rd.Lit(`{"a":`)
+	v := rd.Value()
+	rd.Lit(`,"b":2}`)
+	if !rd.Done() {
+		return
+	}
+	var whole struct{ A any }
+	if err := json.Unmarshal([]byte(doc), &whole); err != nil {
+		return // not JSON: Value need not notice, the decoding of v fails
+	}
+	var part any
+	if err := json.Unmarshal(v, &part); err != nil || !reflect.DeepEqual(part, whole.A) {
+		t.Fatalf("Value in %s = %s (%v), json has %v", doc, v, err, whole.A)
+	}
+	accepted["value"]++
 }
