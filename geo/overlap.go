@@ -63,15 +63,14 @@ func OverlapCells(a, b *Volume, sep Meters, level, maxCells int) ([]s2.CellID, i
 		if !ok {
 			continue
 		}
-		out := cov[:0]
-		for _, id := range cov {
-			// The cell lies within reach of its centre: its bounding cap
-			// is centred elsewhere (found by review: corners were missed).
-			c := s2.CellFromCellID(id)
-			center, bound := c.Center(), c.CapBound()
-			reach := bound.Radius() + center.Distance(bound.Center()) + sep.Angle()
-			if a.shape.footprintWithin(center, reach) && b.shape.footprintWithin(center, reach) {
-				out = append(out, id)
+		var out []s2.CellID
+		for _, c := range cov {
+			// Keep the cell if both footprints come within sep of some
+			// point of it: within its reach (to its farthest vertex) plus
+			// sep of its centre.
+			reach := c.reach(c.p, level) + sep.Angle()
+			if a.shape.footprintWithin(c.p, reach) && b.shape.footprintWithin(c.p, reach) {
+				out = append(out, c.id(level))
 			}
 		}
 		return out, level
@@ -95,17 +94,18 @@ func lensRadius(r1, r2, d, w float64) float64 {
 	return math.Sqrt(w / 2 * h)
 }
 
-// cellSet is the flood fill's visited set: an open-addressing table on the
-// stack, and a map once it holds more than a few hundred cells (a fill of
-// at most maxCells cells visits them and their edge neighbours).
+// cellSet is the flood fill's visited set of cells (gridCell.key): an
+// open-addressing table on the stack, and a map once it holds more than a
+// few hundred cells (a fill of at most maxCells cells visits them and
+// their edge neighbours).
 type cellSet struct {
-	slots [512]s2.CellID // 0 is empty: no valid cell id is 0
+	slots [512]uint64 // 0 is empty: no key is 0
 	n     int
-	more  map[s2.CellID]bool
+	more  map[uint64]bool
 }
 
 // add adds c and reports whether it was new.
-func (s *cellSet) add(c s2.CellID) bool {
+func (s *cellSet) add(c uint64) bool {
 	if s.more != nil {
 		if s.more[c] {
 			return false
@@ -113,14 +113,14 @@ func (s *cellSet) add(c s2.CellID) bool {
 		s.more[c] = true
 		return true
 	}
-	h := uint64(c) * 0x9e3779b97f4a7c15
+	h := c * 0x9e3779b97f4a7c15
 	for i := h >> 55; ; i = (i + 1) % uint64(len(s.slots)) {
 		switch s.slots[i] {
 		case c:
 			return false
 		case 0:
 			if s.n == len(s.slots)/2 {
-				s.more = make(map[s2.CellID]bool, 2*s.n)
+				s.more = make(map[uint64]bool, 2*s.n)
 				for _, x := range s.slots {
 					if x != 0 {
 						s.more[x] = true
@@ -135,12 +135,18 @@ func (s *cellSet) add(c s2.CellID) bool {
 	}
 }
 
+// lensCell is a cell the fill found, with its centre.
+type lensCell struct {
+	gridCell
+	p s2.Point
+}
+
 // lensCells returns the cells at level that may meet both caps (their
 // centre is within each cap's radius plus half the longest cell diagonal at
 // level: a superset of the cells that meet the lens), by a flood fill from
-// the cell holding start, a point of the lens; ok is false if there are
-// more than max.
-func lensCells(c1, c2 s2.Cap, start s2.Point, level, max int) (cells []s2.CellID, ok bool) {
+// the cell holding start, a point of the lens, in the order of
+// s2.CellID.EdgeNeighbors; ok is false if there are more than max.
+func lensCells(c1, c2 s2.Cap, start s2.Point, level, max int) (cells []lensCell, ok bool) {
 	// A cap that reaches round the sphere (a polygon whose vertices are
 	// not all within 90° of their centroid has the full cap as its bound)
 	// constrains nothing.
@@ -148,23 +154,25 @@ func lensCells(c1, c2 s2.Cap, start s2.Point, level, max int) (cells []s2.CellID
 	near1 := s1.ChordAngleFromAngle(min(math.Pi, c1.Radius()+half))
 	near2 := s1.ChordAngleFromAngle(min(math.Pi, c2.Radius()+half))
 	p1, p2 := c1.Center(), c2.Center()
-	cells = make([]s2.CellID, 1, max+1)
-	cells[0] = s2.CellFromPoint(start).ID().Parent(level)
+	first := gridCellOf(s2.CellFromPoint(start).ID().Parent(level))
+	cells = make([]lensCell, 1, max+1)
+	cells[0] = lensCell{first, first.center(level)}
 	var seen cellSet
-	seen.add(cells[0])
+	seen.add(first.key())
 	for i := 0; i < len(cells); i++ {
-		for _, n := range cells[i].EdgeNeighbors() {
-			if !seen.add(n) {
+		for k := range 4 {
+			n := cells[i].neighbour(k, level)
+			if !seen.add(n.key()) {
 				continue
 			}
-			q := n.Point()
+			q := n.center(level)
 			if s2.ChordAngleBetweenPoints(p1, q) > near1 || s2.ChordAngleBetweenPoints(p2, q) > near2 {
 				continue
 			}
 			if len(cells) == max {
 				return nil, false
 			}
-			cells = append(cells, n)
+			cells = append(cells, lensCell{n, q})
 		}
 	}
 	return cells, true
