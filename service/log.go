@@ -92,11 +92,12 @@ func (s *Service) checkLeaf(index uint64, leaf ledger.Leaf) error {
 
 // logEntry makes the stored form of rec: the public leaf, the salted
 // content, the readers (alerted parties who may read the content, see
-// contentReaders) and the tree hashes. Sequencer only.
-func (s *Service) logEntry(rec *Record, readers []string) (ledger.Record, error) {
+// contentReaders) and the tree hashes; and returns the leaf too. Committer
+// only: it adds the leaf to the tree.
+func (s *Service) logEntry(rec *Record, readers []string) (ledger.Record, []byte, error) {
 	content, err := encodeRecord(rec)
 	if err != nil {
-		return ledger.Record{}, err
+		return ledger.Record{}, nil, err
 	}
 	salt := make([]byte, ledger.SaltSize)
 	rand.Read(salt)
@@ -105,9 +106,9 @@ func (s *Service) logEntry(rec *Record, readers []string) (ledger.Record, error)
 	le := ledger.Entry{Leaf: leaf.Marshal(), Salt: salt, Readers: readers, Content: content}
 	hs, err := s.log.tree.Add(tlog.RecordHash(le.Leaf))
 	if err != nil {
-		return ledger.Record{}, err
+		return ledger.Record{}, nil, err
 	}
-	return ledger.Record{Index: e.Index, Data: le.Marshal(), Hashes: hs}, nil
+	return ledger.Record{Index: e.Index, Data: le.Marshal(), Hashes: hs}, le.Leaf, nil
 }
 
 // signCheckpoint signs the checkpoint for the tree of size entries and
@@ -145,18 +146,14 @@ func (s *Service) sign(size uint64) ([]byte, error) {
 	return ledger.SignCheckpoint(ledger.Checkpoint{Origin: s.cfg.Origin, Size: size, Root: root}, s.log.signer)
 }
 
-// receipt proves rec in the checkpoint cp.
-func (s *Service) receipt(rec ledger.Record, cp []byte, size uint64) (*ledger.Receipt, error) {
-	e, err := ledger.UnmarshalEntry(rec.Data)
-	if err != nil {
-		return nil, err
-	}
-	proof, err := s.log.tree.InclusionProof(rec.Index, size)
+// receipt proves entry index, whose leaf is leaf, in the checkpoint cp.
+func (s *Service) receipt(index uint64, leaf []byte, cp []byte, size uint64) (*ledger.Receipt, error) {
+	proof, err := s.log.tree.InclusionProof(index, size)
 	if err != nil {
 		s.fail(err)
 		return nil, err
 	}
-	return &ledger.Receipt{Index: rec.Index, Leaf: string(e.Leaf), LeafHash: tlog.RecordHash(e.Leaf), Checkpoint: string(cp), Proof: proof}, nil
+	return &ledger.Receipt{Index: index, Leaf: string(leaf), LeafHash: tlog.RecordHash(leaf), Checkpoint: string(cp), Proof: proof}, nil
 }
 
 // ErrNoCheckpoints: the service runs without a log key.

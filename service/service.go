@@ -146,7 +146,12 @@ type outcome struct {
 }
 
 type batch struct {
+	// logged are the batch's entries as the sequencer decided them; the
+	// committer encodes them into recs (and their leaves), adding them to
+	// the Merkle tree in order.
+	logged   []loggedRec
 	recs     []ledger.Record
+	leaves   [][]byte
 	waiters  []*pending
 	results  []outcome
 	snapshot func() ([]byte, error) // encodes the registry snapshot after the batch, if due
@@ -521,7 +526,7 @@ func (s *Service) sequence() {
 		// A snapshot is taken only when none is being saved. Only what it
 		// holds is taken here; it is encoded as it is saved, in the
 		// background.
-		if len(b.recs) > 0 && s.reg.LastIndex()-snapAt >= uint64(s.cfg.SnapshotEvery) && !s.snapSaving.Load() {
+		if len(b.logged) > 0 && s.reg.LastIndex()-snapAt >= uint64(s.cfg.SnapshotEvery) && !s.snapSaving.Load() {
 			s.snapshotInto(b)
 			snapAt = s.reg.LastIndex()
 		}
@@ -626,13 +631,7 @@ func (s *Service) enqueue(b *batch, p *pending, e registry.Entry, res registry.R
 			s.reqAt[req] = e.Index
 		}
 	}
-	lrec, err := s.logEntry(rec, contentReaders(e, res, p.cmd, rec.RequestAt))
-	if err != nil {
-		s.fail(err)
-		p.reply <- outcome{err: fmt.Errorf("%w: %v", ErrUnavailable, err)}
-		return
-	}
-	b.recs = append(b.recs, lrec)
+	b.logged = append(b.logged, loggedRec{rec, contentReaders(e, res, p.cmd, rec.RequestAt)})
 	b.waiters = append(b.waiters, p)
 	b.results = append(b.results, outcome{res: res, entry: e, err: refusal})
 }
@@ -720,6 +719,27 @@ func NewUUID() string {
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
+// loggedRec is an entry to log, and the parties besides its author who
+// may read its content (see contentReaders).
+type loggedRec struct {
+	rec     *Record
+	readers []string
+}
+
+// encodeBatch makes the stored form of the batch's entries and adds them
+// to the Merkle tree (committer only: the tree grows in entry order).
+func (s *Service) encodeBatch(b *batch) error {
+	b.recs, b.leaves = make([]ledger.Record, 0, len(b.logged)), make([][]byte, 0, len(b.logged))
+	for _, l := range b.logged {
+		rec, leaf, err := s.logEntry(l.rec, l.readers)
+		if err != nil {
+			return err
+		}
+		b.recs, b.leaves = append(b.recs, rec), append(b.leaves, leaf)
+	}
+	return nil
+}
+
 // written is a batch the committer has written (or failed to), handed to
 // the finisher.
 type written struct {
@@ -739,19 +759,22 @@ func (s *Service) commit() {
 	async, _ := s.store.(ledger.AsyncAppender)
 	for b := range s.commits {
 		w := written{b: b}
-		if len(b.recs) > 0 {
+		if len(b.logged) > 0 {
 			// Decided entries are written even while closing: Close
 			// waits for them. Only a failed store refuses them.
 			w.err = s.logFailed()
+			if w.err == nil {
+				w.err = s.encodeBatch(b)
+			}
 			if w.err == nil {
 				if async != nil {
 					w.wait, w.err = async.AppendAsync(context.Background(), b.recs)
 				} else {
 					w.err = s.store.Append(context.Background(), b.recs)
 				}
-				if w.err != nil {
-					s.fail(w.err)
-				}
+			}
+			if w.err != nil {
+				s.fail(w.err)
 			}
 		}
 		fin <- w
@@ -767,7 +790,7 @@ func (s *Service) finish(fin <-chan written) {
 	defer snapWG.Wait() // runs before done is closed: Close waits for it
 	for w := range fin {
 		b := w.b
-		if len(b.recs) > 0 {
+		if len(b.logged) > 0 {
 			err := w.err
 			if err == nil && w.wait != nil {
 				if err = w.wait(); err != nil {
@@ -775,7 +798,7 @@ func (s *Service) finish(fin <-chan written) {
 				}
 			}
 			var cp []byte
-			size := b.recs[len(b.recs)-1].Index
+			size := b.logged[len(b.logged)-1].rec.Entry.Index
 			if err == nil {
 				cp, err = s.checkpointAfter(size)
 			}
@@ -795,7 +818,7 @@ func (s *Service) finish(fin <-chan written) {
 			for i, p := range b.waiters {
 				o := b.results[i]
 				if err == nil && cp != nil {
-					o.receipt, err = s.receipt(b.recs[i], cp, size)
+					o.receipt, err = s.receipt(b.recs[i].Index, b.leaves[i], cp, size)
 				}
 				if err != nil {
 					o = outcome{err: fmt.Errorf("%w: making the entry durable: %v", ErrUnavailable, err)}
