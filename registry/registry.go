@@ -66,6 +66,11 @@ type Registry struct {
 	last     uint64    // index of the last applied entry
 	lastTime time.Time // its time
 
+	// snapCache keeps the encoding of intents between snapshots (shared
+	// by the encoders SnapshotLater returns, which may run after the
+	// registry moved on).
+	snapCache *snapshotCache
+
 	// Scratch space for decisions.
 	hits    []hit
 	touched byte // keeps the loads of conflicts
@@ -106,6 +111,7 @@ func New(cfg Config) (*Registry, error) {
 		disclosures: make(map[PartyID][]Disclosure),
 		hotlines:    make(map[ConflictID]*Hotline),
 		webhooks:    make(map[PartyID]string),
+		snapCache:   &snapshotCache{},
 	}, nil
 }
 

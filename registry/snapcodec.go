@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync"
 	"time"
 
 	"github.com/deconflict/deconflict/geo"
@@ -62,56 +63,98 @@ func (e *encoder) varint(x int64)   { e.b = binary.AppendVarint(e.b, x) }
 func (e *encoder) float(x float64)  { e.b = binary.LittleEndian.AppendUint64(e.b, math.Float64bits(x)) }
 func (e *encoder) str(s string)     { e.uvarint(uint64(len(s))); e.b = append(e.b, s...) }
 
-// encodeSnapshot encodes a snapshot of the header hj (JSON) and intents.
-func encodeSnapshot(hj []byte, intents []*Intent) []byte {
+// encodeSnapshot encodes a snapshot of the header hj (JSON) and intents,
+// each intent's encoding taken from cache if it is there (see
+// snapshotCache).
+func encodeSnapshot(hj []byte, intents []*Intent, cache *snapshotCache) []byte {
+	encoded := cache.take(intents)
 	size := 64 + len(hj)
-	for _, it := range intents {
-		size += 128 + len(it.ID) + len(it.OVN) + len(it.Details) + 40*len(it.PreemptedBy)
-		for _, v := range it.Volumes {
-			size += 64 + 16*len(v.Spec().Polygon)
-		}
+	for _, b := range encoded {
+		size += len(b)
 	}
 	e := &encoder{b: make([]byte, 0, size)}
 	e.b = append(e.b, snapshotMagic...)
 	e.uvarint(uint64(len(hj)))
 	e.b = append(e.b, hj...)
 	e.uvarint(uint64(len(intents)))
-	for _, it := range intents {
-		e.str(string(it.ID))
-		e.str(string(it.Owner))
-		e.str(string(it.OVN))
-		e.varint(int64(it.Priority))
-		e.str(string(it.State))
-		e.varint(it.Created.UnixNano())
-		e.varint(it.Updated.UnixNano())
-		e.uvarint(uint64(len(it.PreemptedBy)))
-		for _, p := range it.PreemptedBy {
-			e.str(string(p))
-		}
-		e.str(string(it.Details))
-		e.uvarint(uint64(len(it.Volumes)))
-		for _, v := range it.Volumes {
-			s := v.Spec()
-			if s.Circle != nil {
-				e.uvarint(0)
-				e.float(float64(s.Circle.Lat))
-				e.float(float64(s.Circle.Lng))
-				e.float(float64(s.Circle.RadiusM))
-			} else {
-				e.uvarint(1)
-				e.uvarint(uint64(len(s.Polygon)))
-				for _, ll := range s.Polygon {
-					e.float(float64(ll[0]))
-					e.float(float64(ll[1]))
-				}
-			}
-			e.float(float64(s.AltLoM))
-			e.float(float64(s.AltHiM))
-			e.varint(v.StartNano())
-			e.varint(v.EndNano())
-		}
+	for _, b := range encoded {
+		e.b = append(e.b, b...)
 	}
 	return e.b
+}
+
+// snapshotCache keeps the encoding of each intent of the last snapshot:
+// intents are never changed in place (a change replaces the *Intent), so
+// the next snapshot re-encodes only the intents that are new since, and
+// copies the rest. Periodic snapshots of a large registry spent most of
+// their time re-encoding the same intents.
+type snapshotCache struct {
+	mu  sync.Mutex
+	enc map[*Intent][]byte
+}
+
+// take returns the encodings of intents, in order, and keeps them (and
+// only them) for the next call.
+func (c *snapshotCache) take(intents []*Intent) [][]byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	next := make(map[*Intent][]byte, len(intents))
+	out := make([][]byte, len(intents))
+	// New encodings go into shared chunks: one allocation per 64 KiB.
+	var chunk []byte
+	for i, it := range intents {
+		b, ok := c.enc[it]
+		if !ok {
+			if cap(chunk)-len(chunk) < 4096 {
+				chunk = make([]byte, 0, 64<<10)
+			}
+			start := len(chunk)
+			e := &encoder{b: chunk}
+			e.intent(it)
+			chunk = e.b
+			b = chunk[start:len(chunk):len(chunk)]
+		}
+		next[it], out[i] = b, b
+	}
+	c.enc = next
+	return out
+}
+
+// intent appends the encoding of one intent.
+func (e *encoder) intent(it *Intent) {
+	e.str(string(it.ID))
+	e.str(string(it.Owner))
+	e.str(string(it.OVN))
+	e.varint(int64(it.Priority))
+	e.str(string(it.State))
+	e.varint(it.Created.UnixNano())
+	e.varint(it.Updated.UnixNano())
+	e.uvarint(uint64(len(it.PreemptedBy)))
+	for _, p := range it.PreemptedBy {
+		e.str(string(p))
+	}
+	e.str(string(it.Details))
+	e.uvarint(uint64(len(it.Volumes)))
+	for _, v := range it.Volumes {
+		s := v.Spec()
+		if s.Circle != nil {
+			e.uvarint(0)
+			e.float(float64(s.Circle.Lat))
+			e.float(float64(s.Circle.Lng))
+			e.float(float64(s.Circle.RadiusM))
+		} else {
+			e.uvarint(1)
+			e.uvarint(uint64(len(s.Polygon)))
+			for _, ll := range s.Polygon {
+				e.float(float64(ll[0]))
+				e.float(float64(ll[1]))
+			}
+		}
+		e.float(float64(s.AltLoM))
+		e.float(float64(s.AltHiM))
+		e.varint(v.StartNano())
+		e.varint(v.EndNano())
+	}
 }
 
 var errShort = errors.New("snapshot is truncated or malformed")

@@ -65,7 +65,7 @@ func (r *Registry) SnapshotLater() (func() ([]byte, error), error) {
 	}
 	return func() ([]byte, error) {
 		slices.SortFunc(intents, func(a, b *Intent) int { return cmp.Compare(a.ID, b.ID) })
-		return encodeSnapshot(hj, intents), nil
+		return encodeSnapshot(hj, intents, r.snapCache), nil
 	}, nil
 }
 
