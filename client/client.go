@@ -124,11 +124,21 @@ func (c *Client) Party() string { return c.cfg.Party }
 func (c *Client) Do(ctx context.Context, method, path string, in, out any) error {
 	var body []byte
 	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return fmt.Errorf("client: encoding request: %w", err)
+		// Filings, the most frequent, are encoded without reflection.
+		ok := false
+		switch r := in.(type) {
+		case server.FileRequest:
+			body, ok = server.AppendFileRequest(nil, &r)
+		case server.BatchRequest:
+			body, ok = server.AppendBatchRequest(make([]byte, 0, 1024*len(r.Intents)), &r)
 		}
-		body = b
+		if !ok {
+			b, err := json.Marshal(in)
+			if err != nil {
+				return fmt.Errorf("client: encoding request: %w", err)
+			}
+			body = b
+		}
 	}
 	tok, err := auth.Sign(c.cfg.Key, c.cfg.Party, c.cfg.Audience, body, time.Now(), c.cfg.TTL)
 	if err != nil {

@@ -115,7 +115,9 @@ func (s *Server) fileCommand(c *call, fr *FileRequest) (service.Command, error) 
 
 func (s *Server) fileIntent(w http.ResponseWriter, r *http.Request, c *call) error {
 	var fr FileRequest
-	if err := decode(c.body, &fr); err != nil {
+	if f, ok := readFileRequest(c.body); ok {
+		fr = *f
+	} else if err := decode(c.body, &fr); err != nil {
 		return err
 	}
 	cmd, err := s.fileCommand(c, &fr)
@@ -174,7 +176,9 @@ func (s *Server) refused(cmd service.Command, o service.Outcome, err error) erro
 
 func (s *Server) fileBatch(w http.ResponseWriter, r *http.Request, c *call) error {
 	var br BatchRequest
-	if err := decode(c.body, &br); err != nil {
+	if b, ok := readBatchRequest(c.body); ok {
+		br = *b
+	} else if err := decode(c.body, &br); err != nil {
 		return err
 	}
 	if len(br.Intents) == 0 || len(br.Intents) > s.cfg.MaxBatch {

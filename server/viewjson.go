@@ -414,3 +414,145 @@ func readHash(r *canonjson.Reader) tlog.Hash {
 	}
 	return h
 }
+
+// Requests to file intents are written by the client and read by the
+// server the same way: AppendFileRequest and AppendBatchRequest write
+// json.Marshal's bytes, readFileRequest and readBatchRequest decode what
+// decode (strict encoding/json) decodes, or decline.
+
+// AppendFileRequest appends f as json.Marshal writes it; ok is false if
+// json.Marshal refuses it.
+func AppendFileRequest(b []byte, f *FileRequest) (_ []byte, ok bool) {
+	if len(f.Details) > 0 { // json.Marshal compacts and checks them
+		j, err := json.Marshal(f)
+		return append(b, j...), err == nil
+	}
+	b = append(b, '{')
+	if f.ID != "" {
+		b = append(b, `"id":`...)
+		b = canonjson.AppendString(b, f.ID)
+		b = append(b, ',')
+	}
+	b = append(b, `"priority":`...)
+	b = strconv.AppendInt(b, int64(f.Priority), 10)
+	if f.State != "" {
+		b = append(b, `,"state":`...)
+		b = canonjson.AppendString(b, string(f.State))
+	}
+	b = append(b, `,"volumes":`...)
+	if f.Volumes == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i := range f.Volumes {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			if b, ok = geo.AppendSpecJSON(b, &f.Volumes[i]); !ok {
+				return b, false
+			}
+		}
+		b = append(b, ']')
+	}
+	if len(f.Key) > 0 {
+		b = append(b, `,"key":[`...)
+		for i, k := range f.Key {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = canonjson.AppendString(b, string(k))
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}'), true
+}
+
+// AppendBatchRequest appends r as json.Marshal writes it; ok is false if
+// json.Marshal refuses it.
+func AppendBatchRequest(b []byte, r *BatchRequest) (_ []byte, ok bool) {
+	b = append(b, `{"intents":`...)
+	if r.Intents == nil {
+		return append(b, "null}"...), true
+	}
+	b = append(b, '[')
+	for i := range r.Intents {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		if b, ok = AppendFileRequest(b, &r.Intents[i]); !ok {
+			return b, false
+		}
+	}
+	return append(b, "]}"...), true
+}
+
+// readFileRequest decodes body as decode decodes it into a zero
+// FileRequest, if it is in AppendFileRequest's layout without details.
+func readFileRequest(body []byte) (*FileRequest, bool) {
+	r := canonjson.NewReader(body)
+	f := readFileRequestFrom(r)
+	return f, r.Done()
+}
+
+// readBatchRequest is readFileRequest for a BatchRequest.
+func readBatchRequest(body []byte) (*BatchRequest, bool) {
+	r := canonjson.NewReader(body)
+	out := &BatchRequest{}
+	r.Lit(`{"intents":`)
+	switch {
+	case r.Next("null"):
+	case r.Next("[]"):
+		out.Intents = []FileRequest{}
+	default:
+		r.Lit("[")
+		for r.OK() {
+			out.Intents = append(out.Intents, *readFileRequestFrom(r))
+			if !r.Next(",") {
+				break
+			}
+		}
+		r.Lit("]")
+	}
+	r.Lit("}")
+	return out, r.Done()
+}
+
+func readFileRequestFrom(r *canonjson.Reader) *FileRequest {
+	f := &FileRequest{}
+	r.Lit("{")
+	if r.Next(`"id":`) {
+		f.ID = r.String()
+		r.Lit(",")
+	}
+	r.Lit(`"priority":`)
+	f.Priority = r.Int()
+	if r.Next(`,"state":`) {
+		f.State = registry.State(r.String())
+	}
+	r.Lit(`,"volumes":`)
+	switch {
+	case r.Next("null"):
+	case r.Next("[]"):
+		f.Volumes = []geo.VolumeSpec{}
+	default:
+		r.Lit("[")
+		for r.OK() {
+			f.Volumes = append(f.Volumes, geo.ReadVolumeSpec(r))
+			if !r.Next(",") {
+				break
+			}
+		}
+		r.Lit("]")
+	}
+	if r.Next(`,"key":[`) {
+		for r.OK() {
+			f.Key = append(f.Key, registry.OVN(r.String()))
+			if !r.Next(",") {
+				break
+			}
+		}
+		r.Lit("]")
+	}
+	r.Lit("}") // details, among others, end the fast path here
+	return f
+}

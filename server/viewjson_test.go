@@ -239,3 +239,119 @@ func FuzzReadFiledView(f *testing.F) {
 		checkRead(t, b, func(b []byte) (any, bool) { return ReadBatchResponse(b) }, &BatchResponse{})
 	})
 }
+
+func (g viewGen) fileRequest() FileRequest {
+	f := FileRequest{Priority: g.r.IntN(201) - 100}
+	if g.r.IntN(2) == 0 {
+		f.ID = g.str()
+	}
+	if g.r.IntN(2) == 0 {
+		f.State = registry.State(g.str())
+	}
+	switch g.r.IntN(6) {
+	case 0:
+	case 1:
+		f.Volumes = []geo.VolumeSpec{}
+	default:
+		for range 1 + g.r.IntN(4) {
+			f.Volumes = append(f.Volumes, g.spec())
+		}
+	}
+	for range g.r.IntN(3) {
+		f.Key = append(f.Key, registry.OVN(g.str()))
+	}
+	if g.r.IntN(8) == 0 {
+		f.Details = json.RawMessage(`{"a": "<x>"}`)
+	}
+	return f
+}
+
+// strictDecode decodes b as the server's decode does, into a zero T.
+func strictDecode[T any](b []byte) (*T, error) {
+	var v T
+	return &v, decode(b, &v)
+}
+
+// checkStrictRead fails if read accepts b and decode does not decode the
+// same value.
+func checkStrictRead[T any](t *testing.T, b []byte, read func([]byte) (*T, bool)) {
+	t.Helper()
+	got, ok := read(b)
+	if !ok {
+		return
+	}
+	want, err := strictDecode[T](b)
+	if err != nil {
+		t.Fatalf("read accepted what decode refuses (%v):\n%s", err, b)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("%s\nread   %+v\ndecode %+v", b, got, want)
+	}
+}
+
+// TestFileRequestJSON: AppendFileRequest and AppendBatchRequest write
+// json.Marshal's bytes; readFileRequest and readBatchRequest decode what
+// the server's strict decode decodes, take every request without details,
+// and on damaged requests decode the same as decode or decline.
+func TestFileRequestJSON(t *testing.T) {
+	g := viewGen{rand.New(rand.NewPCG(23, 23))}
+	fast := 0
+	for i := range 3000 {
+		f := g.fileRequest()
+		want, err := json.Marshal(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, ok := AppendFileRequest(nil, &f); !ok || !bytes.Equal(got, want) {
+			t.Fatalf("request %d: AppendFileRequest (ok %v)\n%s\njson.Marshal\n%s", i, ok, got, want)
+		}
+		if _, ok := readFileRequest(want); ok {
+			fast++
+		} else if len(f.Details) == 0 && validUTF8(want) {
+			t.Fatalf("request %d: readFileRequest declined\n%s", i, want)
+		}
+		checkStrictRead(t, want, readFileRequest)
+		for range 4 {
+			checkStrictRead(t, damage(g.r, want), readFileRequest)
+		}
+
+		br := BatchRequest{}
+		if g.r.IntN(8) > 0 {
+			br.Intents = []FileRequest{}
+			for range g.r.IntN(4) {
+				br.Intents = append(br.Intents, g.fileRequest())
+			}
+		}
+		want, err = json.Marshal(br)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, ok := AppendBatchRequest(nil, &br); !ok || !bytes.Equal(got, want) {
+			t.Fatalf("batch %d: AppendBatchRequest (ok %v)\n%s\njson.Marshal\n%s", i, ok, got, want)
+		}
+		checkStrictRead(t, want, readBatchRequest)
+		for range 4 {
+			checkStrictRead(t, damage(g.r, want), readBatchRequest)
+		}
+	}
+	if fast < 1500 {
+		t.Fatalf("only %d of 3000 requests were read by readFileRequest", fast)
+	}
+}
+
+// FuzzReadFileRequest: on any input readFileRequest or readBatchRequest
+// accepts, it decodes what the server's decode decodes.
+func FuzzReadFileRequest(f *testing.F) {
+	g := viewGen{rand.New(rand.NewPCG(24, 24))}
+	for range 10 {
+		fr := g.fileRequest()
+		b, _ := json.Marshal(fr)
+		f.Add(b)
+		b, _ = json.Marshal(BatchRequest{Intents: []FileRequest{fr, g.fileRequest()}})
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		checkStrictRead(t, b, readFileRequest)
+		checkStrictRead(t, b, readBatchRequest)
+	})
+}
