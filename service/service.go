@@ -1,7 +1,10 @@
 // Package service runs deconflict's write path: one sequencer goroutine
-// decides commands against the registry in order and makes log entries; a
-// committer makes each batch of entries durable in the ledger with one
-// sync; a write is answered only after its entry is durable. The log is
+// decides commands against the registry in order; a committer encodes each
+// batch of entries, adds them to the Merkle tree and writes them to the
+// ledger with one sync (with a store that allows it, the next batch is
+// written while the last one syncs); a finisher, once a batch is durable,
+// signs the checkpoint and answers its writes. A write is answered only
+// after its entry is durable. The log is
 // the truth: Open rebuilds the registry from the latest snapshot and the
 // entries after it.
 //
@@ -56,7 +59,7 @@ type Config struct {
 	// Witnesses is how many parties must cosign a checkpoint for it to be
 	// witnessed (default 1).
 	Witnesses int
-	// OnAlerts, if set, is called by the committer with the alerts of each
+	// OnAlerts, if set, is called by the finisher with the alerts of each
 	// batch once it is durable (to wake up deliveries). It must not block.
 	OnAlerts func([]registry.Alert)
 }
@@ -91,7 +94,7 @@ type Service struct {
 
 	in      chan *pending
 	commits chan *batch
-	done    chan struct{} // closed when the committer has stopped
+	done    chan struct{} // closed when the finisher has stopped
 
 	stateMu sync.Mutex
 	failed  error // set once: writes fail with it
@@ -111,11 +114,11 @@ type Service struct {
 	snapBase uint64
 
 	// snapSaving is set by the sequencer when it hands a snapshot to the
-	// committer and cleared once that snapshot is saved (or failed).
+	// finisher and cleared once that snapshot is saved (or failed).
 	snapSaving atomic.Bool
 }
 
-// SetAlertHook sets a function the committer calls with the alerts of each
+// SetAlertHook sets a function the finisher calls with the alerts of each
 // batch once it is durable (after Config.OnAlerts). It must not block.
 func (s *Service) SetAlertHook(fn func([]registry.Alert)) { s.alertHook.Store(&fn) }
 
@@ -334,7 +337,7 @@ func (s *Service) Submit(ctx context.Context, cmd Command) (Outcome, error) {
 	select {
 	case o = <-p.reply:
 	case <-s.done:
-		// The committer stopped; our reply may still be there.
+		// The finisher stopped; our reply may still be there.
 		select {
 		case o = <-p.reply:
 		default:
