@@ -162,7 +162,7 @@ func TestCrashChild(t *testing.T) {
 func TestPowerLoss(t *testing.T) {
 	powerLoss(t, func(ctx context.Context, s *Store, next func() []ledger.Record) error {
 		return s.Append(ctx, next())
-	})
+	}, nil)
 }
 
 // TestPowerLossAsync is TestPowerLoss for a writer that keeps up to four
@@ -171,27 +171,34 @@ func TestPowerLoss(t *testing.T) {
 // returned, and a contiguous log.
 func TestPowerLossAsync(t *testing.T) {
 	var waits []func() error
+	drain := func() error { // every wait is called, even after an error
+		var first error
+		for _, w := range waits {
+			if err := w(); err != nil && first == nil {
+				first = err
+			}
+		}
+		waits = waits[:0]
+		return first
+	}
 	powerLoss(t, func(ctx context.Context, s *Store, next func() []ledger.Record) error {
 		wait, err := s.AppendAsync(ctx, next())
 		if err != nil {
 			return err
 		}
 		waits = append(waits, wait)
-		if len(waits) == 4 || ctx.Err() != nil {
-			for _, w := range waits {
-				if err := w(); err != nil {
-					return err
-				}
-			}
-			waits = waits[:0]
+		if len(waits) == 4 {
+			return drain()
 		}
 		return nil
-	})
+	}, drain)
 }
 
 // powerLoss runs TestPowerLoss with a writer that appends one batch per
-// call of write; next makes the batch after the last one it made.
-func powerLoss(t *testing.T, write func(ctx context.Context, s *Store, next func() []ledger.Record) error) {
+// call of write (next makes the batch after the last one it made), and
+// calls finish, if not nil, when it stops: every append must be waited
+// for, or the store cannot close.
+func powerLoss(t *testing.T, write func(ctx context.Context, s *Store, next func() []ledger.Record) error, finish func() error) {
 	fs := vfs.NewCrashableMem()
 	s := openStore(t, "/ledger", Options{fs: fs})
 	ctx, cancel := context.WithCancel(t.Context())
@@ -211,7 +218,12 @@ func powerLoss(t *testing.T, write func(ctx context.Context, s *Store, next func
 		for ctx.Err() == nil {
 			if err := write(ctx, s, next); err != nil && ctx.Err() == nil {
 				t.Errorf("append: %v", err)
-				return
+				break
+			}
+		}
+		if finish != nil {
+			if err := finish(); err != nil {
+				t.Errorf("waiting for the last appends: %v", err)
 			}
 		}
 	})
