@@ -100,6 +100,11 @@ type Service struct {
 	failed  error // set once: writes fail with it
 	closing bool
 
+	// inMu orders sends on in against Close closing it: senders hold it
+	// shared and check inClosed.
+	inMu     sync.RWMutex
+	inClosed bool
+
 	// reqAt remembers where a shared (batch) request was logged, so later
 	// items refer to it instead of repeating it. Sequencer only.
 	reqAt map[*Request]uint64
@@ -326,12 +331,8 @@ func (s *Service) Submit(ctx context.Context, cmd Command) (Outcome, error) {
 		return Outcome{}, err
 	}
 	p := newPending(cmd)
-	select {
-	case s.in <- p:
-	case <-ctx.Done():
-		return Outcome{}, ctx.Err()
-	case <-s.done:
-		return Outcome{}, ErrUnavailable
+	if err := s.send(ctx, p); err != nil {
+		return Outcome{}, err
 	}
 	var o outcome
 	select {
@@ -361,16 +362,11 @@ func (s *Service) SubmitAll(ctx context.Context, cmds []Command) []Outcome {
 			continue
 		}
 		p := newPending(c)
-		select {
-		case s.in <- p:
-			ps = append(ps, p)
-		case <-ctx.Done():
-			out[i].Err = ctx.Err()
-			continue
-		case <-s.done:
-			out[i].Err = ErrUnavailable
+		if err := s.send(ctx, p); err != nil {
+			out[i].Err = err
 			continue
 		}
+		ps = append(ps, p)
 	}
 	k := 0
 	for i := range cmds {
@@ -487,13 +483,37 @@ func (s *Service) RecentRequests(ctx context.Context, since time.Time, fn func(*
 
 // Close stops accepting writes, waits for the entries in flight to become
 // durable, and closes nothing else: the caller closes the store.
+// send hands p to the sequencer, or returns why not: ErrUnavailable once
+// Close has begun.
+func (s *Service) send(ctx context.Context, p *pending) error {
+	s.inMu.RLock()
+	defer s.inMu.RUnlock()
+	if s.inClosed {
+		return ErrUnavailable
+	}
+	select {
+	case s.in <- p:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.done:
+		return ErrUnavailable
+	}
+}
+
 func (s *Service) Close(ctx context.Context) error {
 	s.stateMu.Lock()
-	if !s.closing {
-		s.closing = true
-		close(s.in)
-	}
+	first := !s.closing
+	s.closing = true
 	s.stateMu.Unlock()
+	if first {
+		// Sends in flight finish first: the sequencer drains in until it
+		// is closed.
+		s.inMu.Lock()
+		s.inClosed = true
+		close(s.in)
+		s.inMu.Unlock()
+	}
 	s.stopAudit()
 	select {
 	case <-s.done:
@@ -788,6 +808,7 @@ func (s *Service) commit() {
 // checkpoint, sends the alerts, answers each write with its receipt, and
 // saves the batch's snapshot if it carries one.
 func (s *Service) finish(fin <-chan written) {
+	var failed error // the first batch that failed to become durable
 	var snapWG sync.WaitGroup
 	defer close(s.done)
 	defer snapWG.Wait() // runs before done is closed: Close waits for it
@@ -795,10 +816,20 @@ func (s *Service) finish(fin <-chan written) {
 		b := w.b
 		if len(b.logged) > 0 {
 			err := w.err
-			if err == nil && w.wait != nil {
-				if err = w.wait(); err != nil {
+			if w.wait != nil { // waited for even after a failure: the store counts it
+				if werr := w.wait(); werr != nil && err == nil {
+					err = werr
 					s.fail(err)
 				}
+			}
+			// After a batch failed to become durable, no later one is
+			// answered as durable, even if it was written before the
+			// failure was known and its own sync reports success.
+			if err == nil && failed != nil {
+				err = failed
+			}
+			if err != nil && failed == nil {
+				failed = err
 			}
 			var cp []byte
 			size := b.logged[len(b.logged)-1].rec.Entry.Index

@@ -148,6 +148,14 @@ func (s *Store) AppendAsync(ctx context.Context, recs []ledger.Record) (func() e
 			s.writeMu.Unlock()
 			return err
 		}
+		// A batch synced after an earlier one failed is not counted:
+		// the log has a hole.
+		s.writeMu.Lock()
+		failed := s.failed
+		s.writeMu.Unlock()
+		if failed != nil {
+			return fmt.Errorf("pebblestore: append %d..%d: an earlier append failed: %w", first, last, failed)
+		}
 		// Later appends are synced after this one: last only grows.
 		for cur := s.last.Load(); cur < last && !s.last.CompareAndSwap(cur, last); cur = s.last.Load() {
 		}
