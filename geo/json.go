@@ -85,7 +85,7 @@ func ReadVolumeSpec(r *canonjson.Reader) VolumeSpec {
 		s.Circle = c
 	}
 	if r.Next(`"polygon":[`) {
-		for r.OK() {
+		r.Elems(func() {
 			r.Lit("[")
 			var p [2]Degrees
 			p[0] = Degrees(r.Float())
@@ -93,11 +93,8 @@ func ReadVolumeSpec(r *canonjson.Reader) VolumeSpec {
 			p[1] = Degrees(r.Float())
 			r.Lit("]")
 			s.Polygon = append(s.Polygon, p)
-			if !r.Next(",") {
-				break
-			}
-		}
-		r.Lit("],")
+		})
+		r.Lit(",")
 	}
 	r.Lit(`"alt_lo_m":`)
 	s.AltLoM = Meters(r.Float())

@@ -238,7 +238,7 @@ func ReadBatchResponse(b []byte) (_ *BatchResponse, ok bool) {
 		r.Lit("[")
 		if !r.Next("]") {
 			out.Results = []BatchItem{}
-			for r.OK() {
+			r.Elems(func() {
 				var it BatchItem
 				r.Lit(`{"status":`)
 				it.Status = r.Int()
@@ -254,11 +254,7 @@ func ReadBatchResponse(b []byte) (_ *BatchResponse, ok bool) {
 				}
 				r.Lit("}")
 				out.Results = append(out.Results, it)
-				if !r.Next(",") {
-					break
-				}
-			}
-			r.Lit("]")
+			})
 		} else {
 			out.Results = []BatchItem{}
 		}
@@ -273,13 +269,9 @@ func readFiledView(r *canonjson.Reader) *FiledView {
 	r.Lit(`{"intent":`)
 	f.Intent = readIntentView(r)
 	if r.Next(`,"conflicts":[`) {
-		for r.OK() {
+		r.Elems(func() {
 			f.Conflicts = append(f.Conflicts, readIntentView(r))
-			if !r.Next(",") {
-				break
-			}
-		}
-		r.Lit("]")
+		})
 	}
 	r.Lit(`,"entry":`)
 	f.Entry = r.Uint()
@@ -308,22 +300,14 @@ func readIntentView(r *canonjson.Reader) IntentView {
 		v.Priority = &p
 	}
 	if r.Next(`,"volumes":[`) {
-		for r.OK() {
+		r.Elems(func() {
 			v.Volumes = append(v.Volumes, geo.ReadVolumeSpec(r))
-			if !r.Next(",") {
-				break
-			}
-		}
-		r.Lit("]")
+		})
 	}
 	if r.Next(`,"overlaps":[`) {
-		for r.OK() {
+		r.Elems(func() {
 			v.Overlaps = append(v.Overlaps, readOverlap(r))
-			if !r.Next(",") {
-				break
-			}
-		}
-		r.Lit("]")
+		})
 	}
 	if r.Next(`,"created":`) {
 		t := r.Time()
@@ -334,13 +318,9 @@ func readIntentView(r *canonjson.Reader) IntentView {
 		v.Updated = &t
 	}
 	if r.Next(`,"preempted_by":[`) {
-		for r.OK() {
+		r.Elems(func() {
 			v.PreemptedBy = append(v.PreemptedBy, registry.IntentID(r.String()))
-			if !r.Next(",") {
-				break
-			}
-		}
-		r.Lit("]")
+		})
 	}
 	r.Lit("}") // details, among others, end the fast path here
 	return v
@@ -355,13 +335,9 @@ func readOverlap(r *canonjson.Reader) Overlap {
 		o.Cells = []string{}
 	default:
 		r.Lit("[")
-		for r.OK() {
+		r.Elems(func() {
 			o.Cells = append(o.Cells, r.String())
-			if !r.Next(",") {
-				break
-			}
-		}
-		r.Lit("]")
+		})
 	}
 	r.Lit(`,"cell_level":`)
 	o.CellLevel = r.Int()
@@ -394,13 +370,9 @@ func readReceipt(r *canonjson.Reader) *ledger.Receipt {
 		rc.Proof = []tlog.Hash{}
 	default:
 		r.Lit("[")
-		for r.OK() {
+		r.Elems(func() {
 			rc.Proof = append(rc.Proof, readHash(r))
-			if !r.Next(",") {
-				break
-			}
-		}
-		r.Lit("]")
+		})
 	}
 	r.Lit("}")
 	return rc
@@ -505,13 +477,9 @@ func readBatchRequest(body []byte) (*BatchRequest, bool) {
 		out.Intents = []FileRequest{}
 	default:
 		r.Lit("[")
-		for r.OK() {
+		r.Elems(func() {
 			out.Intents = append(out.Intents, *readFileRequestFrom(r))
-			if !r.Next(",") {
-				break
-			}
-		}
-		r.Lit("]")
+		})
 	}
 	r.Lit("}")
 	return out, r.Done()
@@ -536,22 +504,14 @@ func readFileRequestFrom(r *canonjson.Reader) *FileRequest {
 		f.Volumes = []geo.VolumeSpec{}
 	default:
 		r.Lit("[")
-		for r.OK() {
+		r.Elems(func() {
 			f.Volumes = append(f.Volumes, geo.ReadVolumeSpec(r))
-			if !r.Next(",") {
-				break
-			}
-		}
-		r.Lit("]")
+		})
 	}
 	if r.Next(`,"key":[`) {
-		for r.OK() {
+		r.Elems(func() {
 			f.Key = append(f.Key, registry.OVN(r.String()))
-			if !r.Next(",") {
-				break
-			}
-		}
-		r.Lit("]")
+		})
 	}
 	r.Lit("}") // details, among others, end the fast path here
 	return f

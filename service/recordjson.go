@@ -214,27 +214,19 @@ func readCommand(r *canonjson.Reader) (vols []*geo.Volume, key []registry.OVN, d
 		vols = []*geo.Volume{}
 	default:
 		r.Lit("[")
-		for r.OK() {
+		r.Elems(func() {
 			v, err := geo.NewVolume(geo.ReadVolumeSpec(r), geo.NoLimits)
 			if !r.OK() || err != nil {
 				r.Fail() // encoding/json says what is wrong
-				break
+				return
 			}
 			vols = append(vols, v)
-			if !r.Next(",") {
-				break
-			}
-		}
-		r.Lit("]")
+		})
 	}
 	if r.Next(`,"key":[`) {
-		for r.OK() {
+		r.Elems(func() {
 			key = append(key, registry.OVN(r.String()))
-			if !r.Next(",") {
-				break
-			}
-		}
-		r.Lit("]")
+		})
 	}
 	if r.Next(`,"details":`) {
 		details = r.Bytes()

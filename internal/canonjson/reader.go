@@ -318,3 +318,17 @@ func (r *Reader) Uint() uint64 {
 	}
 	return n
 }
+
+// Elems reads the elements of an array whose "[" has been read, calling
+// elem to read each, and the closing "]". The array must hold at least one
+// element: callers read an empty array ("[]", which encoding/json decodes
+// to an empty slice, not nil) themselves, or decline it.
+func (r *Reader) Elems(elem func()) {
+	for r.OK() {
+		elem()
+		if !r.Next(",") {
+			break
+		}
+	}
+	r.Lit("]")
+}
