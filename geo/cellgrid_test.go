@@ -72,8 +72,11 @@ func TestGridCellMatchesS2(t *testing.T) {
 // a subset of what it kept with s2.Cell.CapBound's looser reach, at the
 // same level, for circles and polygons of every size, anywhere (poles,
 // antimeridian, face corners), touching or not, with separations.
-func TestOverlapCellsMatchS2(t *testing.T) {
-	r := rand.New(rand.NewPCG(5, 6))
+// overlapCase is a random pair of volumes near each other, of 6 m to 600
+// km, circles or polygons, anywhere (often at a face's edge or corner),
+// with a separation, level and cell budget for OverlapCells; ok is false
+// if a volume came out invalid.
+func overlapCase(r *rand.Rand) (a, b *Volume, sep Meters, level, maxCells int, ok bool) {
 	t0 := time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
 	vol := func(c s2.Point, size float64) *Volume {
 		spec := VolumeSpec{AltLoM: 0, AltHiM: 100, Start: t0, End: t0.Add(time.Hour)}
@@ -93,21 +96,27 @@ func TestOverlapCellsMatchS2(t *testing.T) {
 		}
 		return v
 	}
+	c := s2.PointFromCoords(r.NormFloat64(), r.NormFloat64(), r.NormFloat64())
+	if r.IntN(3) == 0 {
+		id, _ := randomCell(r)
+		c = id.Point()
+	}
+	size := math.Pow(10, -6+4*r.Float64()) // radians: 6 m to 600 km
+	a = vol(c, size)
+	b = vol(destinationPoint(c, r.Float64()*2*math.Pi, size*2*r.Float64()), size*math.Pow(10, r.Float64()*2-1))
+	sep = Meters([]float64{0, 0, 10, 1000}[r.IntN(4)])
+	level, maxCells = 5+r.IntN(12), []int{16, 64, 256}[r.IntN(3)]
+	return a, b, sep, level, maxCells, a != nil && b != nil
+}
+
+func TestOverlapCellsMatchS2(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
 	cases, cells := 0, 0
 	for range 3000 {
-		c := s2.PointFromCoords(r.NormFloat64(), r.NormFloat64(), r.NormFloat64())
-		if r.IntN(3) == 0 {
-			id, _ := randomCell(r)
-			c = id.Point()
-		}
-		size := math.Pow(10, -6+4*r.Float64()) // radians: 6 m to 600 km
-		a := vol(c, size)
-		b := vol(destinationPoint(c, r.Float64()*2*math.Pi, size*2*r.Float64()), size*math.Pow(10, r.Float64()*2-1))
-		if a == nil || b == nil {
+		a, b, sep, level, maxCells, ok := overlapCase(r)
+		if !ok {
 			continue
 		}
-		sep := Meters([]float64{0, 0, 10, 1000}[r.IntN(4)])
-		level, maxCells := 5+r.IntN(12), []int{16, 64, 256}[r.IntN(3)]
 
 		got, gotLevel := OverlapCells(a, b, sep, level, maxCells)
 		want, wantLevel := overlapCellsS2(a, b, sep, level, maxCells)
@@ -140,5 +149,60 @@ func TestOverlapCellsMatchS2(t *testing.T) {
 	}
 	if cases < 2000 || cells < 10_000 {
 		t.Fatalf("%d cases with %d cells: the generator is broken", cases, cells)
+	}
+}
+
+// TestOverlapCellsExactReach: OverlapCells, which computes a cell's reach
+// only where its bounds do not decide, keeps exactly the cells that the
+// exact reach and footprintWithin keep, in the same order.
+func TestOverlapCellsExactReach(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	cases, cells := 0, 0
+	for range 3000 {
+		a, b, sep, level, maxCells, ok := overlapCase(r)
+		if !ok {
+			continue
+		}
+		got, gotLevel := OverlapCells(a, b, sep, level, maxCells)
+		c1, c2 := a.Bound(sep), b.Bound(sep)
+		start := c1.Center() // as OverlapCells starts
+		d := c1.Center().Distance(c2.Center())
+		lo, hi := max(0, d-c2.Radius()), min(c1.Radius(), d+c2.Radius())
+		if d > 0 {
+			start = s2.InterpolateAtDistance((lo+hi)/2, c1.Center(), c2.Center())
+		}
+		fill, _ := lensCells(c1, c2, start, gotLevel, maxCells)
+		if lo > hi { // the caps do not meet
+			fill = nil
+		}
+		var want []s2.CellID
+		for _, c := range fill {
+			reach := c.reach(c.p, gotLevel) + sep.Angle()
+			if a.shape.footprintWithin(c.p, reach) && b.shape.footprintWithin(c.p, reach) {
+				want = append(want, c.id(gotLevel))
+			}
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("case %d: %d cells, with the exact reach %d:\n%v\n%v", cases, len(got), len(want), got, want)
+		}
+		cases++
+		cells += len(got)
+	}
+	if cases < 2000 || cells < 10_000 {
+		t.Fatalf("%d cases with %d cells: the generator is broken", cases, cells)
+	}
+}
+
+// TestReachBounds: every cell's reach lies within the bounds of its level,
+// at every level and at face edges and corners.
+func TestReachBounds(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	for range 200_000 {
+		id, level := randomCell(r)
+		c := gridCellOf(id)
+		b := reachBoundsAt(level, 0)
+		if reach := c.reach(c.center(level), level); reach < b.lo || reach > b.hi {
+			t.Fatalf("cell %v (level %d): reach %v outside [%v, %v]", id, level, reach, b.lo, b.hi)
+		}
 	}
 }

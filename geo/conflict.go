@@ -85,9 +85,11 @@ func within(a, b *shape, d s1.Angle) bool {
 
 // pointWithin reports whether p is within r of the polygon s.
 func (s *shape) pointWithin(p s2.Point, r s1.Angle) bool {
-	if s.contains(p) {
-		return true
-	}
+	return s.contains(p) || s.edgeWithin(p, r)
+}
+
+// edgeWithin reports whether an edge of the polygon s is within r of p.
+func (s *shape) edgeWithin(p s2.Point, r s1.Angle) bool {
 	limit := chord(r).Successor()
 	for i := range s.verts {
 		if s2.IsDistanceLess(p, s.verts[i], s.vertex(i+1), limit) {

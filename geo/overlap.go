@@ -23,6 +23,63 @@ func (s *shape) footprintWithin(p s2.Point, r s1.Angle) bool {
 	return s.pointWithin(p, r)
 }
 
+// footprintNear is footprintWithin(r.cell's centre, its reach plus sep),
+// with the reach computed only if its bounds do not decide.
+func (s *shape) footprintNear(r *cellReach) bool {
+	p := r.cell.p
+	d := s.center.Distance(p)
+	if s.verts == nil {
+		switch {
+		case d <= s.outer+r.lo:
+			return true
+		case d > s.outer+r.hi:
+			return false
+		}
+		return d <= s.outer+r.get()
+	}
+	if d > s.outer+r.hi+boundSlack || d > s.outer+r.lo+boundSlack && d > s.outer+r.get()+boundSlack {
+		return false
+	}
+	if s.hasInner && d+boundSlack <= s.inner || s.contains(p) {
+		return true
+	}
+	return s.edgeWithin(p, r.get())
+}
+
+// reachBounds bound a cell's reach plus sep at one level: lo <= reach + sep
+// <= hi.
+type reachBounds struct{ lo, hi s1.Angle }
+
+// reachBoundsAt returns the bounds of level's cells. A cell's reach (from
+// its centre to its farthest vertex) is at least half its longer diagonal
+// (the diagonal's ends are at most twice the reach apart) and at most its
+// longest side or diagonal; s2's metrics bound those at every level, and a
+// hundredth more on each side absorbs rounding (TestReachBounds).
+func reachBoundsAt(level int, sep Meters) reachBounds {
+	s := sep.Angle()
+	return reachBounds{
+		lo: s1.Angle(0.99*s2.MinDiagMetric.Value(level)/2) + s,
+		hi: s1.Angle(1.01*s2.MaxDiagMetric.Value(level)) + s,
+	}
+}
+
+// cellReach is a fill cell's reach plus sep, computed on first use.
+type cellReach struct {
+	reachBounds
+	cell  *lensCell
+	level int
+	sep   s1.Angle
+	val   s1.Angle
+	done  bool
+}
+
+func (r *cellReach) get() s1.Angle {
+	if !r.done {
+		r.val, r.done = r.cell.reach(r.cell.p, r.level)+r.sep, true
+	}
+	return r.val
+}
+
 // OverlapCells returns S2 cells that cover where the footprints of a and
 // b come within sep of each other: the coarse picture of a conflict that
 // can be shown to a party without showing either footprint. Cells are at
@@ -64,13 +121,15 @@ func OverlapCells(a, b *Volume, sep Meters, level, maxCells int) ([]s2.CellID, i
 			continue
 		}
 		var out []s2.CellID
-		for _, c := range cov {
+		bounds := reachBoundsAt(level, sep)
+		for i := range cov {
 			// Keep the cell if both footprints come within sep of some
 			// point of it: within its reach (to its farthest vertex) plus
-			// sep of its centre.
-			reach := c.reach(c.p, level) + sep.Angle()
-			if a.shape.footprintWithin(c.p, reach) && b.shape.footprintWithin(c.p, reach) {
-				out = append(out, c.id(level))
+			// sep of its centre. The reach is computed only for the cells
+			// its bounds do not decide.
+			r := cellReach{reachBounds: bounds, cell: &cov[i], level: level, sep: sep.Angle()}
+			if a.shape.footprintNear(&r) && b.shape.footprintNear(&r) {
+				out = append(out, cov[i].id(level))
 			}
 		}
 		return out, level
