@@ -9,13 +9,22 @@ import (
 
 func TestCellTokenMatchesS2(t *testing.T) {
 	r := rand.New(rand.NewPCG(15, 15))
-	for i := range 100_000 {
-		c := s2.CellIDFromFacePosLevel(r.IntN(6), r.Uint64(), r.IntN(31))
-		if i == 0 {
-			c = 0
+	for i := range 20_000 {
+		cells := make([]s2.CellID, r.IntN(70))
+		for k := range cells {
+			cells[k] = s2.CellIDFromFacePosLevel(r.IntN(6), r.Uint64(), r.IntN(31))
+			if r.IntN(100) == 0 {
+				cells[k] = 0
+			}
 		}
-		if got, want := cellToken(c), c.ToToken(); got != want {
-			t.Fatalf("cellToken(%d) = %q, ToToken %q", uint64(c), got, want)
+		got := cellTokens(cells)
+		if len(got) != len(cells) {
+			t.Fatalf("case %d: %d tokens for %d cells", i, len(got), len(cells))
+		}
+		for k, c := range cells {
+			if want := c.ToToken(); got[k] != want {
+				t.Fatalf("case %d: token %d of cell %d = %q, ToToken %q", i, k, uint64(c), got[k], want)
+			}
 		}
 	}
 }

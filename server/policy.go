@@ -2,6 +2,8 @@ package server
 
 import (
 	"encoding/json"
+	"math/bits"
+	"strings"
 	"time"
 
 	"github.com/deconflict/deconflict/geo"
@@ -127,32 +129,44 @@ func (p policy) mayReadContent(author registry.PartyID) bool {
 // overlap describes where a (the viewer's) and b come too close.
 func (p policy) overlap(a, b *geo.Volume) Overlap {
 	cells, level := geo.OverlapCells(a, b, p.sep.Horizontal, p.cellLevel, maxOverlapCells)
-	o := Overlap{CellLevel: level, Cells: make([]string, len(cells))}
-	for i, c := range cells {
-		o.Cells[i] = cellToken(c)
-	}
+	o := Overlap{CellLevel: level, Cells: cellTokens(cells)}
 	o.AltLoM, o.AltHiM = shared(a.AltLo(), a.AltHi(), b.AltLo(), b.AltHi())
 	s, e := shared(a.StartNano(), a.EndNano(), b.StartNano(), b.EndNano())
 	o.Start, o.End = time.Unix(0, s).UTC(), time.Unix(0, e).UTC()
 	return o
 }
 
-// cellToken is c.ToToken() (the id in hexadecimal without its trailing
-// zeros, "X" for 0), without fmt: responses hold thousands.
-func cellToken(c s2.CellID) string {
-	if c == 0 {
-		return "X"
-	}
+// cellTokens returns c.ToToken() of each cell (the id in hexadecimal
+// without its trailing zeros, "X" for 0), without fmt and in one
+// allocation for all the strings: responses hold thousands.
+func cellTokens(cells []s2.CellID) []string {
 	const hex = "0123456789abcdef"
-	var b [16]byte
-	for i := range b {
-		b[i] = hex[uint64(c)>>(60-4*i)&0xf]
+	var sb strings.Builder
+	sb.Grow(16 * len(cells))
+	for _, c := range cells {
+		if c == 0 {
+			sb.WriteByte('X')
+			continue
+		}
+		for i := range tokenLen(c) {
+			sb.WriteByte(hex[uint64(c)>>(60-4*i)&0xf])
+		}
 	}
-	n := 16
-	for b[n-1] == '0' {
-		n--
+	all := sb.String()
+	out := make([]string, len(cells))
+	for i, c := range cells {
+		n := tokenLen(c)
+		out[i], all = all[:n], all[n:]
 	}
-	return string(b[:n])
+	return out
+}
+
+// tokenLen is the length of c's token.
+func tokenLen(c s2.CellID) int {
+	if c == 0 {
+		return 1
+	}
+	return 16 - bits.TrailingZeros64(uint64(c))/4
 }
 
 // shared returns the intersection of [alo, ahi] and [blo, bhi], or the gap

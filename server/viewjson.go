@@ -334,10 +334,7 @@ func readOverlap(r *canonjson.Reader) Overlap {
 	case r.Next("[]"):
 		o.Cells = []string{}
 	default:
-		r.Lit("[")
-		r.Elems(func() {
-			o.Cells = append(o.Cells, r.String())
-		})
+		o.Cells = r.Strings()
 	}
 	r.Lit(`,"cell_level":`)
 	o.CellLevel = r.Int()

@@ -12,6 +12,7 @@ package canonjson
 import (
 	"encoding/base64"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -205,6 +206,56 @@ func (r *Reader) Value() []byte {
 
 // String reads a string.
 func (r *Reader) String() string { return string(r.raw()) }
+
+// Strings reads a non-empty array of strings, "[" to "]". Strings of
+// plain ASCII (no escapes) share one allocation, the array's text; any
+// other array is read string by string.
+func (r *Reader) Strings() []string {
+	if !r.ok {
+		return nil
+	}
+	b, start, n := r.b, r.i, 0
+	j := start + 1
+	if j > len(b) || b[start] != '[' {
+		r.ok = false
+		return nil
+	}
+plain:
+	for j < len(b) && b[j] == '"' {
+		for j++; j < len(b) && b[j] != '"'; j++ {
+			if c := b[j]; c == '\\' || c < 0x20 || c >= utf8.RuneSelf {
+				break plain
+			}
+		}
+		if j++; j >= len(b) {
+			break
+		}
+		n++
+		switch b[j] {
+		case ',':
+			j++
+			continue
+		case ']':
+			text := string(b[start+1 : j])
+			out := make([]string, 0, n)
+			for k := 0; k < len(text); {
+				e := k + 1 + strings.IndexByte(text[k+1:], '"')
+				out = append(out, text[k+1:e])
+				k = e + 2 // past the quote and the comma
+			}
+			r.i = j + 1
+			return out
+		}
+		break
+	}
+	var out []string
+	r.Lit("[")
+	r.Elems(func() { out = append(out, r.String()) })
+	if !r.ok {
+		return nil
+	}
+	return out
+}
 
 // Bytes reads a []byte: base64 in a string, decoded as encoding/json does.
 func (r *Reader) Bytes() []byte {

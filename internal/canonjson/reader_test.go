@@ -62,6 +62,12 @@ func TestReaderMatchesUnmarshal(t *testing.T) {
 		}
 		check("string", str, func(rd *Reader) any { return rd.String() }, "")
 		check("bytes", str, func(rd *Reader) any { return rd.Bytes() }, []byte(nil))
+		arr := "[" + str
+		for range r.IntN(4) {
+			arr += []string{",", ", ", ""}[r.IntN(3)] + `"` + lit("a9Z\\\"é\x01") + `"`
+		}
+		arr += []string{"]", "]", "]", "", ",]", "]x"}[r.IntN(6)]
+		check("strings", arr, func(rd *Reader) any { return rd.Strings() }, []string(nil))
 		ts := `"2026-0` + lit("0123456789-:TZ.+") + `"`
 		if r.IntN(2) == 0 {
 			ts = `"` + time.Unix(r.Int64N(1e11), r.Int64N(1e9)).UTC().Format(time.RFC3339Nano) + `"`
@@ -75,7 +81,7 @@ func TestReaderMatchesUnmarshal(t *testing.T) {
 		}
 		checkValue(t, doc, accepted)
 	}
-	for _, k := range []string{"float", "int", "uint", "string", "bytes", "time", "value"} {
+	for _, k := range []string{"float", "int", "uint", "string", "strings", "bytes", "time", "value"} {
 		if accepted[k] < 1000 {
 			t.Errorf("only %d %s literals accepted: the generator is broken", accepted[k], k)
 		}
