@@ -53,11 +53,24 @@ func checkHeader(seg string) error {
 	return nil
 }
 
+// signedHeader is the header segment of the tokens Sign makes,
+// {"alg":"EdDSA","typ":"JWT"}: checkHeader passes it.
+const signedHeader = "eyJhbGciOiJFZERTQSIsInR5cCI6IkpXVCJ9"
+
 // parseClaims decodes and type-checks the claims segment. It checks the
 // form of each claim Verify uses, not its value.
 func parseClaims(seg string) (claims, error) {
+	b, err := decodeSegment(seg)
+	if err != nil {
+		return claims{}, refuse("malformed claims: bad base64url")
+	}
+	return parseClaimsJSON(b)
+}
+
+// parseClaimsJSON is parseClaims of the decoded segment.
+func parseClaimsJSON(b []byte) (claims, error) {
 	var c claims
-	m, err := decodeSegmentObject(seg)
+	m, err := decodeObject(b)
 	if err != nil {
 		return c, refuse("malformed claims: " + err.Error())
 	}

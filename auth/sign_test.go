@@ -163,3 +163,18 @@ func TestCheckRecorded(t *testing.T) {
 		}
 	}
 }
+
+// TestSignedHeader: the tokens Sign makes start with signedHeader, which
+// checkHeader passes (Verify skips checkHeader for it).
+func TestSignedHeader(t *testing.T) {
+	tok, err := Sign(testKey("alice"), "alice", testAudience, []byte("x"), t0(), time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if header, _ := splitToken(tok); header != signedHeader {
+		t.Fatalf("header %q, want %q", header, signedHeader)
+	}
+	if err := checkHeader(signedHeader); err != nil {
+		t.Fatalf("checkHeader(signedHeader): %v", err)
+	}
+}

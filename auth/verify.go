@@ -118,8 +118,9 @@ func (v *Verifier) Verify(token string, body []byte, now time.Time) (party strin
 	}
 	now = now.Round(0) // wall clock only, like the claims
 	var c claims
-	t, err := v.parser.Parse(token, func(t *jwt.Token) (any, error) {
-		return v.key(t, &c)
+	var raw rawClaims
+	t, err := v.parser.ParseWithClaims(token, &raw, func(t *jwt.Token) (any, error) {
+		return v.key(t, raw.json, &c)
 	})
 	if err != nil {
 		return "", parseError(t, err)
@@ -147,17 +148,22 @@ func compactForm(token string) bool {
 }
 
 // key is the jwt.Keyfunc: it checks the header, parses the (not yet
-// verified) claims into c and returns the key of the party named by iss.
-func (v *Verifier) key(t *jwt.Token, c *claims) (any, error) {
+// verified) claims, the JSON the parser decoded, into c and returns the key
+// of the party named by iss.
+func (v *Verifier) key(t *jwt.Token, payload []byte, c *claims) (any, error) {
 	if t.Method != jwt.SigningMethodEdDSA {
 		return nil, refuse("algorithm not allowed")
 	}
-	header, payload := splitToken(t.Raw)
-	if err := checkHeader(header); err != nil {
-		return nil, err
+	if header, _ := splitToken(t.Raw); header != signedHeader {
+		if err := checkHeader(header); err != nil {
+			return nil, err
+		}
+	}
+	if payload == nil {
+		payload = []byte("null") // the parser decoded null without us
 	}
 	var err error
-	if *c, err = parseClaims(payload); err != nil {
+	if *c, err = parseClaimsJSON(payload); err != nil {
 		return nil, err
 	}
 	pub, err := v.keys(c.iss)
@@ -168,6 +174,24 @@ func (v *Verifier) key(t *jwt.Token, c *claims) (any, error) {
 		return nil, refuseCause("unknown party", fmt.Errorf("%w: public key has %d bytes", ErrInvalidKey, len(pub)))
 	}
 	return pub, nil
+}
+
+// rawClaims is the jwt.Claims the parser decodes the claims into: it keeps
+// their JSON for parseClaimsJSON (instead of building a jwt.MapClaims that
+// nothing reads), and refuses what jwt.MapClaims refuses, anything but an
+// object or null. Its validation methods are never called: the parser
+// skips claims validation, and checkClaims does it.
+type rawClaims struct {
+	json []byte
+	jwt.RegisteredClaims
+}
+
+func (r *rawClaims) UnmarshalJSON(b []byte) error {
+	if len(b) == 0 || b[0] != '{' && string(b) != "null" {
+		return errors.New("claims are not a JSON object")
+	}
+	r.json = append(r.json[:0], b...)
+	return nil
 }
 
 // parseError maps an error of jwt.Parser.Parse to a *TokenError.
