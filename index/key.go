@@ -154,3 +154,9 @@ func boxLanes(sp *span, l, i, j int, query bool) uint64 {
 func keyPasses(query, posting uint64) bool {
 	return (query-posting)&hiBits == hiBits
 }
+
+// keyFails is !keyPasses(query, posting), in a form the compiler keeps
+// branch-free.
+func keyFails(query, posting uint64) bool {
+	return ^(query-posting)&hiBits != 0
+}

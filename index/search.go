@@ -77,6 +77,10 @@ type query struct {
 	b0, b1 int64
 	f      capFilter
 	gen    uint32 // its stamp
+	// multi is set when its covering has boxes on more than one face:
+	// only then can a posting pass in more than one of its lists (see
+	// scanKeys), so only then are stamps needed.
+	multi bool
 }
 
 // found is a list to read with the query's key for it.
@@ -149,7 +153,9 @@ func (x *Index) gather(vols []*geo.Volume, sep geo.Separation) *search {
 			qs.times = append(qs.times, x.timeLanes(&qs.sp, b, true))
 		}
 		qs.long = x.timeLanes(&qs.sp, longBucket, true)
-		s.findLists(qi, x.cover(q, sep.Horizontal))
+		cov := x.cover(q, sep.Horizontal)
+		qs.multi = len(cov.boxes) > 1
+		s.findLists(qi, cov)
 	}
 	s.scanKeys()
 	s.testCaps()
@@ -223,9 +229,22 @@ func (s *search) cell(qi, l int, box *faceBox, i, j int) {
 func (s *search) scanKeys() {
 	for li := range s.lists {
 		f := &s.lists[li]
-		k, flags := f.key, f.flags
-		for i, pk := range f.l.keys {
-			if keyPasses(k, pk) && ownsCorner(k, pk, flags) {
+		k, flags, keys := f.key, f.flags, f.l.keys
+		// Four keys at a time: few pass, so one well-predicted branch
+		// skips four.
+		i := 0
+		for ; i+4 <= len(keys); i += 4 {
+			if keyFails(k, keys[i]) && keyFails(k, keys[i+1]) && keyFails(k, keys[i+2]) && keyFails(k, keys[i+3]) {
+				continue
+			}
+			for j := i; j < i+4; j++ {
+				if keyPasses(k, keys[j]) && ownsCorner(k, keys[j], flags) {
+					s.hits = append(s.hits, hit{int32(li), int32(j)})
+				}
+			}
+		}
+		for ; i < len(keys); i++ {
+			if keyPasses(k, keys[i]) && ownsCorner(k, keys[i], flags) {
 				s.hits = append(s.hits, hit{int32(li), int32(i)})
 			}
 		}
@@ -270,10 +289,15 @@ func (s *search) testCaps() {
 		// them, so a chord longer than the sum of radii proves the caps
 		// apart.
 		dx, dy, dz, r := p.x-f.x, p.y-f.y, p.z-f.z, p.radius+f.radius
-		if dx*dx+dy*dy+dz*dz > r*r || x.stamp[p.ref] == q.gen {
+		if dx*dx+dy*dy+dz*dz > r*r {
 			continue
 		}
-		x.stamp[p.ref] = q.gen
+		if q.multi {
+			if x.stamp[p.ref] == q.gen {
+				continue
+			}
+			x.stamp[p.ref] = q.gen
+		}
 		s.cands = append(s.cands, cand{fl.q, p.ref})
 	}
 }
