@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/deconflict/deconflict/geo"
+	"github.com/deconflict/deconflict/index"
 )
 
 // Apply decides e and, if it is accepted, changes the state: the change
@@ -353,7 +354,11 @@ func checkID(what, id string) error {
 // preemptions it causes are made.
 func (r *Registry) rules(e *Entry, it *Intent, key []OVN, commit bool) (Result, error) {
 	detect := r.cfg.Policy == PolicyDetect
-	cs := r.conflicts(it.Owner, it.ID, it.Volumes, detect, e.Time.UnixNano())
+	var self []index.Ref // the stored volumes of the intent's last version
+	if e.File == nil {
+		self = r.refs[it.ID]
+	}
+	cs := r.conflicts(it.Owner, self, it.Volumes, detect, e.Time.UnixNano())
 	res := Result{Intent: it, Conflicts: cs}
 	if detect || len(cs) == 0 {
 		return res, nil

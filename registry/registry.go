@@ -208,16 +208,17 @@ func (r *Registry) ConflictsOf(id IntentID) ([]Conflict, error) {
 	if it.State == StateEnded {
 		return nil, nil
 	}
-	return r.conflicts(it.Owner, it.ID, it.Volumes, false, 0), nil
+	return r.conflicts(it.Owner, r.refs[it.ID], it.Volumes, false, 0), nil
 }
 
 // conflicts lists the live intents with a volume conflicting with vols:
-// those of other parties than owner (of any party if all), not intent self,
-// and not ending at or before now (unix ns; they are about to expire).
-func (r *Registry) conflicts(owner PartyID, self IntentID, vols []*geo.Volume, all bool, now int64) []Conflict {
+// those of other parties than owner (of any party if all), not the
+// intent whose volumes' refs are self (nil for one being filed), and not
+// ending at or before now (unix ns; they are about to expire).
+func (r *Registry) conflicts(owner PartyID, self []index.Ref, vols []*geo.Volume, all bool, now int64) []Conflict {
 	selfFirst := index.Ref(math.MaxUint32) // no ref
-	if refs := r.refs[self]; len(refs) > 0 {
-		selfFirst = refs[0]
+	if len(self) > 0 {
+		selfFirst = self[0]
 	}
 	hits := r.hits[:0]
 	r.idx.SearchAll(vols, r.cfg.Separation, func(mine int, ref index.Ref, _ *geo.Volume) bool {
