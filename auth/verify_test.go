@@ -72,6 +72,7 @@ func TestVerify(t *testing.T) {
 		{name: "duplicate iss", token: craft(edHeader, `{"iss":"bob","iss":"alice","aud":"deconflict.test","iat":1,"exp":2,"jti":"j"}`, edSigner("alice")), want: "malformed claims: duplicate member name"},
 		{name: "invalid UTF-8", token: craft(edHeader, strings.Replace(claimsJSON(nil), "jti-0001", "jti-\xff", 1), edSigner("alice")), want: "malformed claims: invalid UTF-8"},
 		{name: "claims an array", token: craft(edHeader, `[1]`, edSigner("alice")), want: "malformed token"},
+		{name: "claims null", token: craft(edHeader, `null`, edSigner("alice")), want: "malformed claims: not a JSON object"},
 		{name: "data after claims", token: craft(edHeader, claimsJSON(nil)+`{}`, edSigner("alice")), want: "malformed token"},
 		{name: "missing iss", token: signedClaims(map[string]any{"iss": nil, "ISS": "alice"}), want: "missing iss claim"},
 		{name: "empty iss", token: signedClaims(map[string]any{"iss": ""}), want: "bad iss claim"},

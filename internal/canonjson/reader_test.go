@@ -109,3 +109,24 @@ func checkValue(t *testing.T, doc string, accepted map[string]int) {
 	}
 	accepted["value"]++
 }
+
+// TestStringsInContext: Strings leaves the reader just past the array, on
+// both of its paths (plain ASCII, and string by string), so what follows
+// reads on (arrays as json.Marshal writes them, without spaces).
+func TestStringsInContext(t *testing.T) {
+	for _, arr := range []string{`["a"]`, `["a","bc",""]`, `["\n","x"]`, `["é"]`} {
+		var want []string
+		if err := json.Unmarshal([]byte(arr), &want); err != nil {
+			t.Fatal(err)
+		}
+		rd := NewReader([]byte(`{"s":` + arr + `,"n":7}`))
+		rd.Lit(`{"s":`)
+		got := rd.Strings()
+		rd.Lit(`,"n":`)
+		n := rd.Int()
+		rd.Lit("}")
+		if !rd.Done() || n != 7 || !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: read %q then %d (done %v); want %q then 7", arr, got, n, rd.Done(), want)
+		}
+	}
+}
