@@ -134,7 +134,7 @@ func TestOverlapCellsMatchS2(t *testing.T) {
 		if d := c1.Center().Distance(c2.Center()); d > 0 {
 			start = s2.InterpolateAtDistance(d/2, c1.Center(), c2.Center())
 		}
-		fill, ok := lensCells(c1, c2, start, gotLevel, maxCells)
+		fill, ok := lensCells(c1, c2, start, gotLevel, maxCells, nil)
 		fillS2, okS2 := lensCellsS2(c1, c2, start, gotLevel, maxCells)
 		if ok != okS2 || len(fill) != len(fillS2) {
 			t.Fatalf("fill: %d cells (ok %v), s2 path %d (ok %v)", len(fill), ok, len(fillS2), okS2)
@@ -171,7 +171,7 @@ func TestOverlapCellsExactReach(t *testing.T) {
 		if d > 0 {
 			start = s2.InterpolateAtDistance((lo+hi)/2, c1.Center(), c2.Center())
 		}
-		fill, _ := lensCells(c1, c2, start, gotLevel, maxCells)
+		fill, _ := lensCells(c1, c2, start, gotLevel, maxCells, nil)
 		if lo > hi { // the caps do not meet
 			fill = nil
 		}

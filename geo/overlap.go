@@ -2,6 +2,7 @@ package geo
 
 import (
 	"math"
+	"sync"
 
 	"github.com/golang/geo/s1"
 	"github.com/golang/geo/s2"
@@ -115,12 +116,15 @@ func OverlapCells(a, b *Volume, sep Meters, level, maxCells int) ([]s2.CellID, i
 			break
 		}
 	}
+	buf := lensBufs.Get().(*[]lensCell)
+	defer lensBufs.Put(buf)
 	for ; level > 0; level-- {
-		cov, ok := lensCells(c1, c2, start, level, maxCells)
+		cov, ok := lensCells(c1, c2, start, level, maxCells, *buf)
+		*buf = cov[:0]
 		if !ok {
 			continue
 		}
-		var out []s2.CellID
+		out := make([]s2.CellID, 0, len(cov))
 		bounds := reachBoundsAt(level, sep)
 		for i := range cov {
 			// Keep the cell if both footprints come within sep of some
@@ -194,6 +198,9 @@ func (s *cellSet) add(c uint64) bool {
 	}
 }
 
+// lensBufs holds the fills' cell buffers, for reuse.
+var lensBufs = sync.Pool{New: func() any { return new([]lensCell) }}
+
 // lensCell is a cell the fill found, with its centre.
 type lensCell struct {
 	gridCell
@@ -204,8 +211,9 @@ type lensCell struct {
 // centre is within each cap's radius plus half the longest cell diagonal at
 // level: a superset of the cells that meet the lens), by a flood fill from
 // the cell holding start, a point of the lens, in the order of
-// s2.CellID.EdgeNeighbors; ok is false if there are more than max.
-func lensCells(c1, c2 s2.Cap, start s2.Point, level, max int) (cells []lensCell, ok bool) {
+// s2.CellID.EdgeNeighbors; ok is false if there are more than max. The
+// cells are appended to buf[:0] (returned emptied if not ok).
+func lensCells(c1, c2 s2.Cap, start s2.Point, level, max int, buf []lensCell) (cells []lensCell, ok bool) {
 	// A cap that reaches round the sphere (a polygon whose vertices are
 	// not all within 90° of their centroid has the full cap as its bound)
 	// constrains nothing.
@@ -214,8 +222,7 @@ func lensCells(c1, c2 s2.Cap, start s2.Point, level, max int) (cells []lensCell,
 	near2 := s1.ChordAngleFromAngle(min(math.Pi, c2.Radius()+half))
 	p1, p2 := c1.Center(), c2.Center()
 	first := gridCellOf(s2.CellFromPoint(start).ID().Parent(level))
-	cells = make([]lensCell, 1, max+1)
-	cells[0] = lensCell{first, first.center(level)}
+	cells = append(buf[:0], lensCell{first, first.center(level)})
 	var seen cellSet
 	seen.add(first.key())
 	for i := 0; i < len(cells); i++ {
@@ -229,7 +236,7 @@ func lensCells(c1, c2 s2.Cap, start s2.Point, level, max int) (cells []lensCell,
 				continue
 			}
 			if len(cells) == max {
-				return nil, false
+				return cells[:0], false
 			}
 			cells = append(cells, lensCell{n, q})
 		}
