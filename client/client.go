@@ -157,7 +157,7 @@ func (c *Client) Do(ctx context.Context, method, path string, in, out any) error
 		return fmt.Errorf("client: %s %s: %w", method, path, err)
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	data, err := readAnswer(resp)
 	if err != nil {
 		return fmt.Errorf("client: reading answer to %s %s: %w", method, path, err)
 	}
@@ -479,4 +479,20 @@ func newLogVerifier(key string) (note.Verifier, error) {
 		return nil, err
 	}
 	return ledger.CachingVerifier(v, 64), nil
+}
+
+// maxAnswer bounds the answers read.
+const maxAnswer = 64 << 20
+
+// readAnswer reads resp's body, at most maxAnswer bytes, into a buffer of
+// the size its Content-Length gives (up to a quarter of the bound), so that
+// a large answer is not copied over and over as it grows.
+func readAnswer(resp *http.Response) ([]byte, error) {
+	n := resp.ContentLength
+	if n < 0 || n > maxAnswer/4 {
+		n = 0
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, n+bytes.MinRead))
+	_, err := buf.ReadFrom(io.LimitReader(resp.Body, maxAnswer))
+	return buf.Bytes(), err
 }

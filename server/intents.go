@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/deconflict/deconflict/geo"
 	"github.com/deconflict/deconflict/registry"
@@ -213,10 +214,21 @@ func (s *Server) fileBatch(w http.ResponseWriter, r *http.Request, c *call) erro
 		f := s.filed(c.party, o)
 		resp.Results[i] = BatchItem{Status: http.StatusCreated, Filed: &f}
 	}
-	b, ok := AppendBatchResponse(make([]byte, 0, 64<<10), &resp)
+	bp := answerBufs.Get().(*[]byte)
+	b, ok := AppendBatchResponse((*bp)[:0], &resp)
 	writeEncoded(w, http.StatusOK, b, ok, resp)
+	if cap(b) <= maxPooledAnswer { // written: free for the next
+		*bp = b[:0]
+		answerBufs.Put(bp)
+	}
 	return nil
 }
+
+// answerBufs holds the buffers batch answers are encoded into (often
+// hundreds of KiB), for reuse; those above maxPooledAnswer are dropped.
+var answerBufs = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
+
+const maxPooledAnswer = 8 << 20
 
 func (s *Server) getIntent(w http.ResponseWriter, r *http.Request, c *call) error {
 	id := r.PathValue("id")

@@ -64,6 +64,9 @@ func (p policy) conflictViewAt(lvl registry.Level, it *registry.Intent, mine []*
 		return ownView(it)
 	}
 	v := p.beyond(it, lvl)
+	if len(pairs) > 0 {
+		v.Overlaps = make([]Overlap, 0, len(pairs))
+	}
 	for _, pr := range pairs {
 		if pr.Mine < 0 || pr.Mine >= len(mine) || pr.Theirs < 0 || pr.Theirs >= len(it.Volumes) {
 			continue

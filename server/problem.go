@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 
 	"github.com/deconflict/deconflict/auth"
 	"github.com/deconflict/deconflict/geo"
@@ -151,9 +152,11 @@ func writeEncoded(w http.ResponseWriter, status int, b []byte, ok bool, v any) {
 		writeJSON(w, status, v)
 		return
 	}
+	b = append(b, '\n')
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(status)
-	w.Write(append(b, '\n'))
+	w.Write(b)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -74,6 +74,9 @@ func filedView(pol policy, levels []registry.Level, o service.Outcome) FiledView
 	f := FiledView{Entry: o.Entry.Index, Receipt: o.Receipt}
 	if o.Result.Intent != nil {
 		f.Intent = ownView(o.Result.Intent)
+		if len(o.Result.Conflicts) > 0 {
+			f.Conflicts = make([]IntentView, 0, len(o.Result.Conflicts))
+		}
 		for i, c := range o.Result.Conflicts {
 			f.Conflicts = append(f.Conflicts, pol.conflictViewAt(levels[i], c.Intent, o.Result.Intent.Volumes, c.Pairs))
 		}
