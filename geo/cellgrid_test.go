@@ -109,15 +109,28 @@ func overlapCase(r *rand.Rand) (a, b *Volume, sep Meters, level, maxCells int, o
 	return a, b, sep, level, maxCells, a != nil && b != nil
 }
 
-func TestOverlapCellsMatchS2(t *testing.T) {
-	r := rand.New(rand.NewPCG(5, 6))
+// eachOverlapCase calls check on random overlapCase cases; check returns
+// how many cells its case kept. It fails if the generator gave too few
+// cases or cells for the test to mean anything.
+func eachOverlapCase(t *testing.T, seed uint64, check func(i int, a, b *Volume, sep Meters, level, maxCells int) int) {
+	t.Helper()
+	r := rand.New(rand.NewPCG(seed, seed+1))
 	cases, cells := 0, 0
 	for range 3000 {
 		a, b, sep, level, maxCells, ok := overlapCase(r)
 		if !ok {
 			continue
 		}
+		cells += check(cases, a, b, sep, level, maxCells)
+		cases++
+	}
+	if cases < 2000 || cells < 10_000 {
+		t.Fatalf("%d cases with %d cells: the generator is broken", cases, cells)
+	}
+}
 
+func TestOverlapCellsMatchS2(t *testing.T) {
+	eachOverlapCase(t, 5, func(_ int, a, b *Volume, sep Meters, level, maxCells int) int {
 		got, gotLevel := OverlapCells(a, b, sep, level, maxCells)
 		want, wantLevel := overlapCellsS2(a, b, sep, level, maxCells)
 		if gotLevel != wantLevel {
@@ -144,36 +157,21 @@ func TestOverlapCellsMatchS2(t *testing.T) {
 				t.Fatalf("fill cell %d: %v, s2 path %v", i, fill[i].id(gotLevel), fillS2[i])
 			}
 		}
-		cases++
-		cells += len(got)
-	}
-	if cases < 2000 || cells < 10_000 {
-		t.Fatalf("%d cases with %d cells: the generator is broken", cases, cells)
-	}
+		return len(got)
+	})
 }
 
 // TestOverlapCellsExactReach: OverlapCells, which computes a cell's reach
 // only where its bounds do not decide, keeps exactly the cells that the
 // exact reach and footprintWithin keep, in the same order.
 func TestOverlapCellsExactReach(t *testing.T) {
-	r := rand.New(rand.NewPCG(7, 8))
-	cases, cells := 0, 0
-	for range 3000 {
-		a, b, sep, level, maxCells, ok := overlapCase(r)
-		if !ok {
-			continue
-		}
+	eachOverlapCase(t, 7, func(i int, a, b *Volume, sep Meters, level, maxCells int) int {
 		got, gotLevel := OverlapCells(a, b, sep, level, maxCells)
 		c1, c2 := a.Bound(sep), b.Bound(sep)
-		start := c1.Center() // as OverlapCells starts
-		d := c1.Center().Distance(c2.Center())
-		lo, hi := max(0, d-c2.Radius()), min(c1.Radius(), d+c2.Radius())
-		if d > 0 {
-			start = s2.InterpolateAtDistance((lo+hi)/2, c1.Center(), c2.Center())
-		}
-		fill, _ := lensCells(c1, c2, start, gotLevel, maxCells, nil)
-		if lo > hi { // the caps do not meet
-			fill = nil
+		start, meet := lensStart(c1, c2) // as OverlapCells starts
+		var fill []lensCell
+		if meet {
+			fill, _ = lensCells(c1, c2, start, gotLevel, maxCells, nil)
 		}
 		var want []s2.CellID
 		for _, c := range fill {
@@ -183,14 +181,10 @@ func TestOverlapCellsExactReach(t *testing.T) {
 			}
 		}
 		if !slices.Equal(got, want) {
-			t.Fatalf("case %d: %d cells, with the exact reach %d:\n%v\n%v", cases, len(got), len(want), got, want)
+			t.Fatalf("case %d: %d cells, with the exact reach %d:\n%v\n%v", i, len(got), len(want), got, want)
 		}
-		cases++
-		cells += len(got)
-	}
-	if cases < 2000 || cells < 10_000 {
-		t.Fatalf("%d cases with %d cells: the generator is broken", cases, cells)
-	}
+		return len(got)
+	})
 }
 
 // TestReachBounds: every cell's reach lies within the bounds of its level,

@@ -95,16 +95,13 @@ func OverlapCells(a, b *Volume, sep Meters, level, maxCells int) ([]s2.CellID, i
 	// fill from a point inside finds them all. It is often much smaller
 	// than either cap.
 	c1, c2 := a.Bound(sep), b.Bound(sep)
-	r1, r2 := c1.Radius(), c2.Radius()
-	d := c1.Center().Distance(c2.Center())
-	lo, hi := max(0, d-r2), min(r1, d+r2) // the lens along the line of centres, from c1
-	if lo > hi {
+	start, ok := lensStart(c1, c2)
+	if !ok {
 		return nil, level
 	}
-	start := c1.Center()
-	if d > 0 {
-		start = s2.InterpolateAtDistance((lo+hi)/2, c1.Center(), c2.Center())
-	}
+	r1, r2 := c1.Radius(), c2.Radius()
+	d := c1.Center().Distance(c2.Center())
+	lo, hi := max(0, d-r2), min(r1, d+r2)
 	// Start at the finest level whose cells, counted roughly (the lens's
 	// area grown by most of a cell's width, over a cell's average area),
 	// number at most maxCells: one flood fill instead of a failed one per
@@ -139,6 +136,21 @@ func OverlapCells(a, b *Volume, sep Meters, level, maxCells int) ([]s2.CellID, i
 		return out, level
 	}
 	return nil, 0
+}
+
+// lensStart returns the point of the lens where caps c1 and c2 meet that
+// the fill starts from, the middle of its extent along the line of
+// centres, or false if the caps do not meet.
+func lensStart(c1, c2 s2.Cap) (s2.Point, bool) {
+	d := c1.Center().Distance(c2.Center())
+	lo, hi := max(0, d-c2.Radius()), min(c1.Radius(), d+c2.Radius()) // the lens along the line of centres, from c1
+	if lo > hi {
+		return s2.Point{}, false
+	}
+	if d == 0 {
+		return c1.Center(), true
+	}
+	return s2.InterpolateAtDistance((lo+hi)/2, c1.Center(), c2.Center()), true
 }
 
 // lensRadius is the radius of a disc of about the area of the lens where
