@@ -168,10 +168,9 @@ func TestOverlapCellsExactReach(t *testing.T) {
 	eachOverlapCase(t, 7, func(i int, a, b *Volume, sep Meters, level, maxCells int) int {
 		got, gotLevel := OverlapCells(a, b, sep, level, maxCells)
 		c1, c2 := a.Bound(sep), b.Bound(sep)
-		start, meet := lensStart(c1, c2) // as OverlapCells starts
 		var fill []lensCell
-		if meet {
-			fill, _ = lensCells(c1, c2, start, gotLevel, maxCells, nil)
+		if ln := lensOf(c1, c2); ln.meet { // as OverlapCells starts
+			fill, _ = lensCells(c1, c2, ln.start, gotLevel, maxCells, nil)
 		}
 		var want []s2.CellID
 		for _, c := range fill {

@@ -95,18 +95,16 @@ func OverlapCells(a, b *Volume, sep Meters, level, maxCells int) ([]s2.CellID, i
 	// fill from a point inside finds them all. It is often much smaller
 	// than either cap.
 	c1, c2 := a.Bound(sep), b.Bound(sep)
-	start, ok := lensStart(c1, c2)
-	if !ok {
+	ln := lensOf(c1, c2)
+	if !ln.meet {
 		return nil, level
 	}
-	r1, r2 := c1.Radius(), c2.Radius()
-	d := c1.Center().Distance(c2.Center())
-	lo, hi := max(0, d-r2), min(r1, d+r2)
+	r1, r2, d := c1.Radius(), c2.Radius(), ln.d
 	// Start at the finest level whose cells, counted roughly (the lens's
 	// area grown by most of a cell's width, over a cell's average area),
 	// number at most maxCells: one flood fill instead of a failed one per
 	// finer level.
-	r := lensRadius(float64(r1), float64(r2), float64(d), float64(hi-lo))
+	r := lensRadius(float64(r1), float64(r2), float64(d), float64(ln.hi-ln.lo))
 	for ; level > 1; level-- {
 		w := math.Sqrt(s2.AvgAreaMetric.Value(level))
 		if n := math.Pi * (r + 0.75*w) * (r + 0.75*w) / (w * w); n <= float64(maxCells) {
@@ -116,7 +114,7 @@ func OverlapCells(a, b *Volume, sep Meters, level, maxCells int) ([]s2.CellID, i
 	buf := lensBufs.Get().(*[]lensCell)
 	defer lensBufs.Put(buf)
 	for ; level > 0; level-- {
-		cov, ok := lensCells(c1, c2, start, level, maxCells, *buf)
+		cov, ok := lensCells(c1, c2, ln.start, level, maxCells, *buf)
 		*buf = cov[:0]
 		if !ok {
 			continue
@@ -138,19 +136,26 @@ func OverlapCells(a, b *Volume, sep Meters, level, maxCells int) ([]s2.CellID, i
 	return nil, 0
 }
 
-// lensStart returns the point of the lens where caps c1 and c2 meet that
-// the fill starts from, the middle of its extent along the line of
-// centres, or false if the caps do not meet.
-func lensStart(c1, c2 s2.Cap) (s2.Point, bool) {
+// lens is where caps c1 and c2 meet, along the line of their centres (d
+// apart): from lo to hi from c1's centre, and start, its middle, the
+// point the fill starts from. meet is false if the caps do not meet.
+type lens struct {
+	d, lo, hi s1.Angle
+	start     s2.Point
+	meet      bool
+}
+
+func lensOf(c1, c2 s2.Cap) lens {
 	d := c1.Center().Distance(c2.Center())
-	lo, hi := max(0, d-c2.Radius()), min(c1.Radius(), d+c2.Radius()) // the lens along the line of centres, from c1
-	if lo > hi {
-		return s2.Point{}, false
+	ln := lens{d: d, lo: max(0, d-c2.Radius()), hi: min(c1.Radius(), d+c2.Radius())}
+	switch {
+	case ln.lo > ln.hi:
+	case d == 0:
+		ln.start, ln.meet = c1.Center(), true
+	default:
+		ln.start, ln.meet = s2.InterpolateAtDistance((ln.lo+ln.hi)/2, c1.Center(), c2.Center()), true
 	}
-	if d == 0 {
-		return c1.Center(), true
-	}
-	return s2.InterpolateAtDistance((lo+hi)/2, c1.Center(), c2.Center()), true
+	return ln
 }
 
 // lensRadius is the radius of a disc of about the area of the lens where
