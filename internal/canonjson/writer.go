@@ -80,6 +80,9 @@ func AppendBytes(b, p []byte) []byte {
 // the exponent only below 1e-6 or from 1e21 on, and not padded. f is
 // finite (json.Marshal refuses the others).
 func AppendFloat(b []byte, f float64) []byte {
+	if out, ok := appendMicros(b, f); ok {
+		return out
+	}
 	format := byte('f')
 	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
 		format = 'e'
@@ -92,6 +95,44 @@ func AppendFloat(b []byte, f float64) []byte {
 		}
 	}
 	return b
+}
+
+// appendMicros appends f as AppendFloat does when f is a whole number of
+// millionths (as degrees with six decimals and whole metres are), under
+// 2^32 in magnitude and not zero, faster than strconv's shortest
+// formatting; ok is false for any other f. It writes the decimal d with at
+// most six decimals that parses back to f (m/1e6 == f: the division, like
+// parsing, rounds the exact quotient correctly), and that is what
+// strconv's shortest form is: the doubles that round to f span at most
+// 2^-20 < 1e-6 below 2^32, so no other decimal of six or fewer decimals
+// parses to f, and one of more decimals has more digits.
+func appendMicros(b []byte, f float64) ([]byte, bool) {
+	if !(f > -1<<32 && f < 1<<32) || f == 0 {
+		return b, false
+	}
+	m := math.Round(f * 1e6)
+	if m/1e6 != f {
+		return b, false
+	}
+	u := int64(m)
+	if u < 0 {
+		b = append(b, '-')
+		u = -u
+	}
+	b = strconv.AppendInt(b, u/1e6, 10)
+	if frac := u % 1e6; frac != 0 {
+		d := [7]byte{'.'}
+		for i := 6; i > 0; i-- {
+			d[i] = byte('0' + frac%10)
+			frac /= 10
+		}
+		n := len(d)
+		for d[n-1] == '0' {
+			n--
+		}
+		b = append(b, d[:n]...)
+	}
+	return b, true
 }
 
 // AppendTime appends t as encoding/json writes a time.Time (RFC 3339
