@@ -115,7 +115,7 @@ func (m *MemStore) ReadHashes(ctx context.Context, fn func(uint64, []tlog.Hash) 
 }
 
 // SaveSnapshot implements [Store.SaveSnapshot].
-func (m *MemStore) SaveSnapshot(ctx context.Context, index uint64, data []byte) error {
+func (m *MemStore) SaveSnapshot(ctx context.Context, index uint64, parts ...[]byte) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -128,7 +128,7 @@ func (m *MemStore) SaveSnapshot(ctx context.Context, index uint64, data []byte) 
 		return err
 	}
 	m.snaps = slices.DeleteFunc(m.snaps, func(s memSnap) bool { return s.index == index })
-	m.snaps = append(m.snaps, memSnap{index: index, data: bytes.Clone(data)})
+	m.snaps = append(m.snaps, memSnap{index: index, data: slices.Concat(parts...)})
 	slices.SortFunc(m.snaps, func(a, b memSnap) int { return cmp.Compare(a.index, b.index) })
 	if n := len(m.snaps); n > keptSnapshots {
 		m.snaps = slices.Delete(m.snaps, 0, n-keptSnapshots)

@@ -50,12 +50,13 @@ type Store interface {
 	// Stored hashes that fail their checksum are a *[CorruptError].
 	ReadHashes(ctx context.Context, fn func(index uint64, hashes []tlog.Hash) error) error
 
-	// SaveSnapshot durably stores data as the state after record index.
+	// SaveSnapshot durably stores data, the concatenation of parts, as the
+	// state after record index.
 	// index must not exceed LastIndex() (a snapshot of state that is not
 	// yet in the log could not be recovered from); otherwise it returns an
 	// error matching [ErrOutOfOrder]. Saving an index again replaces that
 	// snapshot. Only the two snapshots with the highest indexes are kept.
-	SaveSnapshot(ctx context.Context, index uint64, data []byte) error
+	SaveSnapshot(ctx context.Context, index uint64, parts ...[]byte) error
 
 	// LatestSnapshot returns the snapshot with the highest index whose
 	// checksum verifies, falling back to an older one if the newest is

@@ -65,22 +65,18 @@ func (e *encoder) str(s string)     { e.uvarint(uint64(len(s))); e.b = append(e.
 
 // encodeSnapshot encodes a snapshot of the header hj (JSON) and intents,
 // each intent's encoding taken from cache if it is there (see
-// snapshotCache).
-func encodeSnapshot(hj []byte, intents []*Intent, cache *snapshotCache) []byte {
-	encoded := cache.take(intents)
-	size := 64 + len(hj)
-	for _, b := range encoded {
-		size += len(b)
-	}
-	e := &encoder{b: make([]byte, 0, size)}
+// snapshotCache), as parts whose concatenation is the snapshot: the
+// header, then one part per intent. The parts of cached intents are the
+// cache's: the caller must not change them.
+func encodeSnapshot(hj []byte, intents []*Intent, cache *snapshotCache) [][]byte {
+	parts := make([][]byte, 1, 1+len(intents))
+	e := &encoder{b: make([]byte, 0, 32+len(hj))}
 	e.b = append(e.b, snapshotMagic...)
 	e.uvarint(uint64(len(hj)))
 	e.b = append(e.b, hj...)
 	e.uvarint(uint64(len(intents)))
-	for _, b := range encoded {
-		e.b = append(e.b, b...)
-	}
-	return e.b
+	parts[0] = e.b
+	return append(parts, cache.take(intents)...)
 }
 
 // snapshotCache keeps the encoding of each intent of the last snapshot:

@@ -29,15 +29,22 @@ func (r *Registry) Snapshot() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return encode()
+	parts, err := encode()
+	if err != nil {
+		return nil, err
+	}
+	return slices.Concat(parts...), nil
 }
 
 // SnapshotLater takes what Snapshot encodes and returns a function that
 // encodes it, which may run while the registry goes on changing: the
 // header is encoded now, the intents (copied on write, never changed in
 // place) later. Encoding 100,000 intents takes a few hundred milliseconds
-// that the caller need not hold the registry for.
-func (r *Registry) SnapshotLater() (func() ([]byte, error), error) {
+// that the caller need not hold the registry for. The encoding comes in
+// parts whose concatenation is what Snapshot returns, so that a snapshot
+// of tens of megabytes is written without being copied into one buffer
+// first; the caller must not change them.
+func (r *Registry) SnapshotLater() (func() ([][]byte, error), error) {
 	h := snapHeader{Version: snapshotVersion, Last: r.last, LastTime: r.lastTime, Parties: r.Parties(), Alerts: []Alert{}}
 	for _, p := range h.Parties {
 		h.Alerts = append(h.Alerts, r.alerts[p.ID]...)
@@ -63,7 +70,7 @@ func (r *Registry) SnapshotLater() (func() ([]byte, error), error) {
 	for _, it := range r.intents {
 		intents = append(intents, it)
 	}
-	return func() ([]byte, error) {
+	return func() ([][]byte, error) {
 		slices.SortFunc(intents, func(a, b *Intent) int { return cmp.Compare(a.ID, b.ID) })
 		return encodeSnapshot(hj, intents, r.snapCache), nil
 	}, nil

@@ -162,7 +162,7 @@ type batch struct {
 	leaves   [][]byte
 	waiters  []*pending
 	results  []outcome
-	snapshot func() ([]byte, error) // encodes the registry snapshot after the batch, if due
+	snapshot func() ([][]byte, error) // encodes the registry snapshot after the batch, if due (in parts)
 	snapAt   uint64
 	final    bool // the closing snapshot: saved before Close returns
 }
@@ -871,17 +871,21 @@ func (s *Service) finish(fin <-chan written) {
 			// that commits go on meanwhile (the sequencer takes no other
 			// until this one is saved); the closing one is saved before
 			// Close returns.
-			save := func(at uint64, encode func() ([]byte, error)) {
+			save := func(at uint64, encode func() ([][]byte, error)) {
 				defer snapWG.Done()
 				defer s.snapSaving.Store(false)
-				data, err := encode()
+				parts, err := encode()
 				if err == nil {
-					err = s.store.SaveSnapshot(context.Background(), at, data)
+					err = s.store.SaveSnapshot(context.Background(), at, parts...)
 				}
 				if err != nil {
 					s.cfg.Logger.Error("saving snapshot", "index", at, "err", err)
 				} else {
-					s.cfg.Logger.Info("snapshot saved", "index", at, "bytes", len(data))
+					size := 0
+					for _, p := range parts {
+						size += len(p)
+					}
+					s.cfg.Logger.Info("snapshot saved", "index", at, "bytes", size)
 				}
 			}
 			switch {

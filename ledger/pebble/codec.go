@@ -120,13 +120,19 @@ func parseSnapshotName(name string) (uint64, bool) {
 	return index, err == nil
 }
 
-// snapshotHeader returns the header of the file holding data as the
-// snapshot after record index; the data follows it.
-func snapshotHeader(index uint64, data []byte) []byte {
+// snapshotHeader returns the header of the file holding the concatenation
+// of parts as the snapshot after record index; the parts follow it.
+func snapshotHeader(index uint64, parts ...[]byte) []byte {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], index)
+	sum := crc32.Checksum(b[:], castagnoli)
+	for _, p := range parts {
+		sum = crc32.Update(sum, castagnoli, p)
+	}
 	h := make([]byte, 0, snapshotHeaderLen)
 	h = append(h, snapshotMagic...)
 	h = binary.BigEndian.AppendUint64(h, index)
-	return binary.BigEndian.AppendUint32(h, checksum(index, data))
+	return binary.BigEndian.AppendUint32(h, sum)
 }
 
 // decodeSnapshot verifies the contents of the file named for the snapshot

@@ -17,7 +17,7 @@ func TestWorkedExample(t *testing.T) {
 	if got, want := snapshotName(2), "00000000000000000002.snap"; got != want {
 		t.Errorf("snapshotName(2) = %s, want %s", got, want)
 	}
-	file := append(snapshotHeader(2, []byte("hi")), "hi"...)
+	file := append(snapshotHeader(2, []byte("h"), nil, []byte("i")), "hi"...) // the checksum runs over every part
 	if got, want := hex.EncodeToString(file), "4443534e4150310a"+"0000000000000002"+"a84e0c76"+"6869"; got != want {
 		t.Errorf("snapshot file of 2, hi = %s, want %s", got, want)
 	}

@@ -1,6 +1,7 @@
 package pebblestore
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -20,7 +21,7 @@ const keptSnapshots = 2
 // SaveSnapshot implements [ledger.Store.SaveSnapshot]. It writes the
 // snapshot to a temporary file, syncs it and renames it into place, syncs
 // the directory, and then removes the pruned snapshots.
-func (s *Store) SaveSnapshot(ctx context.Context, index uint64, data []byte) error {
+func (s *Store) SaveSnapshot(ctx context.Context, index uint64, parts ...[]byte) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -42,7 +43,7 @@ func (s *Store) SaveSnapshot(ctx context.Context, index uint64, data []byte) err
 	all = slices.Compact(all)
 	pruned := all[:max(len(all)-keptSnapshots, 0)]
 	if !slices.Contains(pruned, index) {
-		if err := s.writeSnapshot(index, data); err != nil {
+		if err := s.writeSnapshot(index, parts); err != nil {
 			return fmt.Errorf("pebblestore: save snapshot %d: %w", index, err)
 		}
 	}
@@ -63,17 +64,17 @@ func (s *Store) SaveSnapshot(ctx context.Context, index uint64, data []byte) err
 	return nil
 }
 
-// writeSnapshot writes the file of the snapshot after record index,
-// durably, replacing any file of that index only once the new one is
-// complete.
-func (s *Store) writeSnapshot(index uint64, data []byte) error {
+// writeSnapshot writes the file of the snapshot after record index (the
+// concatenation of parts), durably, replacing any file of that index only
+// once the new one is complete.
+func (s *Store) writeSnapshot(index uint64, parts [][]byte) error {
 	path := s.snapshotPath(index)
 	tmp := path + tmpSuffix
 	f, err := s.fs.Create(tmp, vfs.WriteCategoryUnspecified)
 	if err != nil {
 		return err
 	}
-	err = writeSync(f, snapshotHeader(index, data), data)
+	err = writeSync(f, snapshotHeader(index, parts...), parts)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -89,12 +90,16 @@ func (s *Store) writeSnapshot(index uint64, data []byte) error {
 	return syncDir(s.fs, s.snapDir)
 }
 
-// writeSync writes each of bufs to f in turn, then syncs f.
-func writeSync(f vfs.File, bufs ...[]byte) error {
-	for _, b := range bufs {
-		if _, err := f.Write(b); err != nil {
-			return err
-		}
+// writeSync writes header and then each of parts to f, through a buffer
+// (a snapshot has a part per intent), then syncs f.
+func writeSync(f vfs.File, header []byte, parts [][]byte) error {
+	w := bufio.NewWriterSize(f, 1<<20)
+	w.Write(header)
+	for _, b := range parts {
+		w.Write(b) // a write error sticks: Flush returns it
+	}
+	if err := w.Flush(); err != nil {
+		return err
 	}
 	return f.Sync()
 }

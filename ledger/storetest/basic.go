@@ -231,6 +231,12 @@ func testSnapshots(t *testing.T, h *harness) {
 			checkSnapshotIndexes(t, s, st.wantKept)
 		})
 	}
+	// Saved in parts, it is their concatenation.
+	if err := s.SaveSnapshot(ctx, 10, []byte("snap"), nil, []byte("shot in "), []byte("parts")); err != nil {
+		t.Fatalf("SaveSnapshot in parts: %v", err)
+	}
+	checkSnapshot(t, s, 10, []byte("snapshot in parts"))
+	checkSnapshotIndexes(t, s, []uint64{8, 10})
 }
 
 func testReopen(t *testing.T, h *harness) {
