@@ -38,8 +38,12 @@ type Config struct {
 	Store    ledger.Store    // required
 	Registry registry.Config // conflict rules
 	// SnapshotEvery is how many entries pass between registry snapshots
-	// (default DefaultSnapshotEvery). Fewer means faster restarts and more
-	// time spent writing snapshots.
+	// (default DefaultSnapshotEvery), or half the intents the registry
+	// holds if that is more: a snapshot costs in proportion to the
+	// registry, so this bounds its cost per entry, and a restart after a
+	// crash replays at most that many entries besides loading the
+	// snapshot. Fewer means faster restarts and more time spent writing
+	// snapshots.
 	SnapshotEvery int
 	// MaxBatch is the most entries made durable in one sync
 	// (default DefaultMaxBatch).
@@ -549,7 +553,7 @@ func (s *Service) sequence() {
 		// A snapshot is taken only when none is being saved. Only what it
 		// holds is taken here; it is encoded as it is saved, in the
 		// background.
-		if len(b.logged) > 0 && s.reg.LastIndex()-snapAt >= uint64(s.cfg.SnapshotEvery) && !s.snapSaving.Load() {
+		if len(b.logged) > 0 && s.reg.LastIndex()-snapAt >= s.snapshotInterval() && !s.snapSaving.Load() {
 			s.snapshotInto(b)
 			snapAt = s.reg.LastIndex()
 		}
@@ -570,6 +574,12 @@ func (s *Service) sequence() {
 	if b.snapshot != nil {
 		s.commits <- b
 	}
+}
+
+// snapshotInterval is how many entries pass between snapshots (see
+// Config.SnapshotEvery; under s.mu).
+func (s *Service) snapshotInterval() uint64 {
+	return uint64(max(s.cfg.SnapshotEvery, s.reg.NumIntents()/2))
 }
 
 // snapshotInto takes the registry's snapshot into b (under s.mu).

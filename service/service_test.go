@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -221,6 +222,62 @@ func TestCloseSavesSnapshot(t *testing.T) {
 	again := open(t, mem)
 	defer again.Close(ctx)
 	mustEqualReplay(t, again, mem, "state restored from the closing snapshot differs from a replay of the log")
+}
+
+// snapshotLog is a store that notes the index of every snapshot saved.
+type snapshotLog struct {
+	ledger.Store
+	mu    sync.Mutex
+	saved []uint64
+}
+
+func (s *snapshotLog) SaveSnapshot(ctx context.Context, index uint64, parts ...[]byte) error {
+	s.mu.Lock()
+	s.saved = append(s.saved, index)
+	s.mu.Unlock()
+	return s.Store.SaveSnapshot(ctx, index, parts...)
+}
+
+// TestSnapshotIntervalGrows: snapshots come every SnapshotEvery entries
+// while the registry is small, and every half its intents once that is
+// more, so that their cost per entry stays bounded as it grows.
+func TestSnapshotIntervalGrows(t *testing.T) {
+	ctx := context.Background()
+	st := &snapshotLog{Store: ledger.NewMemStore()}
+	const every, parties = 10, 2
+	svc, err := service.Open(ctx, service.Config{Store: st, Now: func() time.Time { return t0 }, SnapshotEvery: every})
+	if err != nil {
+		t.Fatal(err)
+	}
+	submitAll(t, svc, party("root", registry.RoleAuthority), party("alpha", registry.RoleMember))
+	for i := range 300 {
+		if _, err := svc.Submit(ctx, fileAt("alpha", float64(i)*0.01)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := svc.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	st.mu.Lock()
+	saved := slices.Clone(st.saved)
+	st.mu.Unlock()
+	periodic := saved[:len(saved)-1] // the last is Close's
+	if len(periodic) < 4 {
+		t.Fatalf("snapshots at %v: want at least 4 periodic ones over 302 entries", saved)
+	}
+	prev := uint64(0)
+	for _, idx := range periodic {
+		// Entry idx is a filing: the registry then held idx-parties
+		// intents, and idx-1-parties when the interval was checked.
+		want := uint64(max(every, int(idx-1-parties)/2))
+		if idx-prev < want {
+			t.Errorf("snapshots at %v: %d after %d, want at least %d entries apart", saved, idx, prev, want)
+		}
+		prev = idx
+	}
+	if last := periodic[len(periodic)-1]; last < 150 {
+		t.Errorf("snapshots at %v: want periodic ones past entry 150 too", saved)
+	}
 }
 
 // tamperedStore changes one byte of record k whenever it is read, as an

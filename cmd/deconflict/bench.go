@@ -33,7 +33,7 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	dir := fs.String("dir", "", "with -durable or -http: store directory (default: a temporary one)")
 	n := fs.Int("n", 0, "file only the first n intents (0: all)")
 	restartOnly := fs.Bool("restart", false, "time a start-up (open, snapshot, replay, then the background audit) of the store in -dir that an earlier -durable or -http run left, in this fresh process; it ends with a clean stop, which saves a snapshot: copy the directory first to time the same start-up again")
-	snapEvery := fs.Int("snapshot-every", 0, "with -durable or -http: entries between registry snapshots (0: the service's default)")
+	snapEvery := fs.Int("snapshot-every", 0, "with -durable or -http: entries between registry snapshots, or half the intents held if more (0: the service's default)")
 	receipts := fs.Bool("receipts", true, "with -durable or -http: sign a checkpoint per batch and answer each write with a receipt (-http clients verify them)")
 	if err := parse(fs, args); err != nil {
 		return err

@@ -19,7 +19,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "serve", "[-dir DIR] [-listen ADDR]")
 	dir := fs.String("dir", envOr("DECONFLICT_DIR", defaultDir), "data directory (made by deconflict init)")
 	listen := fs.String("listen", "", "address to listen on (default: the config's)")
-	snapEvery := fs.Int("snapshot-every", service.DefaultSnapshotEvery, "entries between registry snapshots")
+	snapEvery := fs.Int("snapshot-every", service.DefaultSnapshotEvery, "entries between registry snapshots (or half the intents held, if more)")
 	var serveOpts serverOptions
 	fs.IntVar(&serveOpts.CellLevel, "cell-level", server.DefaultCellLevel, "S2 level of the overlap cells shown under a deconfliction grant (13: about 1 km)")
 	fs.DurationVar(&serveOpts.AckDeadline, "ack-deadline", server.DefaultAckDeadline, "an alert unacknowledged for longer is overdue")
