@@ -41,8 +41,9 @@ type Config struct {
 	// (default DefaultSnapshotEvery), or half the intents the registry
 	// holds if that is more: a snapshot costs in proportion to the
 	// registry, so this bounds its cost per entry, and a restart after a
-	// crash replays at most that many entries besides loading the
-	// snapshot. Fewer means faster restarts and more time spent writing
+	// crash replays about that many entries besides loading the
+	// snapshot (more if saving the last one failed or was put off because
+	// an earlier one was still being saved). Fewer means faster restarts and more time spent writing
 	// snapshots.
 	SnapshotEvery int
 	// MaxBatch is the most entries made durable in one sync

@@ -228,19 +228,30 @@ func TestCloseSavesSnapshot(t *testing.T) {
 type snapshotLog struct {
 	ledger.Store
 	mu    sync.Mutex
-	saved []uint64
+	saved []uint64 // once saved
 }
 
 func (s *snapshotLog) SaveSnapshot(ctx context.Context, index uint64, parts ...[]byte) error {
+	err := s.Store.SaveSnapshot(ctx, index, parts...)
 	s.mu.Lock()
 	s.saved = append(s.saved, index)
 	s.mu.Unlock()
-	return s.Store.SaveSnapshot(ctx, index, parts...)
+	return err
+}
+
+func (s *snapshotLog) list() []uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.saved)
 }
 
 // TestSnapshotIntervalGrows: snapshots come every SnapshotEvery entries
 // while the registry is small, and every half its intents once that is
-// more, so that their cost per entry stays bounded as it grows.
+// more, so that their cost per entry stays bounded as it grows. After
+// each filing that makes one due, the test waits for its save (a second
+// of waiting lets a slow save end; one that came due while another was
+// still being saved is put off, and then comes due again after the next
+// filing).
 func TestSnapshotIntervalGrows(t *testing.T) {
 	ctx := context.Background()
 	st := &snapshotLog{Store: ledger.NewMemStore()}
@@ -250,33 +261,38 @@ func TestSnapshotIntervalGrows(t *testing.T) {
 		t.Fatal(err)
 	}
 	submitAll(t, svc, party("root", registry.RoleAuthority), party("alpha", registry.RoleMember))
+	interval := func(idx uint64) uint64 { return uint64(max(every, int(idx-parties)/2)) } // after entry idx
 	for i := range 300 {
 		if _, err := svc.Submit(ctx, fileAt("alpha", float64(i)*0.01)); err != nil {
 			t.Fatal(err)
 		}
+		idx, last := uint64(parties+i+1), uint64(0)
+		if saved := st.list(); len(saved) > 0 {
+			last = saved[len(saved)-1]
+		}
+		if idx-last < interval(idx) {
+			continue
+		}
+		for deadline := time.Now().Add(time.Second); !slices.Contains(st.list(), idx) && time.Now().Before(deadline); {
+			time.Sleep(50 * time.Microsecond)
+		}
+	}
+	periodic := st.list()
+	prev := uint64(0)
+	for _, idx := range periodic {
+		if idx-prev < interval(idx) {
+			t.Errorf("snapshots at %v: %d after %d, want at least %d entries apart", periodic, idx, prev, interval(idx))
+		}
+		prev = idx
+	}
+	if len(periodic) < 5 || periodic[len(periodic)-1] < 200 {
+		t.Errorf("snapshots at %v: want at least 5 periodic ones, the last past entry 200", periodic)
 	}
 	if err := svc.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	st.mu.Lock()
-	saved := slices.Clone(st.saved)
-	st.mu.Unlock()
-	periodic := saved[:len(saved)-1] // the last is Close's
-	if len(periodic) < 4 {
-		t.Fatalf("snapshots at %v: want at least 4 periodic ones over 302 entries", saved)
-	}
-	prev := uint64(0)
-	for _, idx := range periodic {
-		// Entry idx is a filing: the registry then held idx-parties
-		// intents, and idx-1-parties when the interval was checked.
-		want := uint64(max(every, int(idx-1-parties)/2))
-		if idx-prev < want {
-			t.Errorf("snapshots at %v: %d after %d, want at least %d entries apart", saved, idx, prev, want)
-		}
-		prev = idx
-	}
-	if last := periodic[len(periodic)-1]; last < 150 {
-		t.Errorf("snapshots at %v: want periodic ones past entry 150 too", saved)
+	if got := st.list(); got[len(got)-1] != parties+300 {
+		t.Errorf("after Close: snapshots at %v, want one at the last entry, %d", got, parties+300)
 	}
 }
 
