@@ -65,11 +65,16 @@ func parseKey(prefix string, key []byte) (uint64, bool) {
 	return binary.BigEndian.Uint64(key[len(prefix):]), true
 }
 
-// checksum is CRC-32C over the big-endian index followed by data.
-func checksum(index uint64, data []byte) uint32 {
+// checksum is CRC-32C over the big-endian index followed by data (the
+// concatenation of its parts).
+func checksum(index uint64, data ...[]byte) uint32 {
 	var b [8]byte
 	binary.BigEndian.PutUint64(b[:], index)
-	return crc32.Update(crc32.Checksum(b[:], castagnoli), castagnoli, data)
+	sum := crc32.Checksum(b[:], castagnoli)
+	for _, d := range data {
+		sum = crc32.Update(sum, castagnoli, d)
+	}
+	return sum
 }
 
 // valueLen is the length of the value that frames data.
@@ -123,16 +128,10 @@ func parseSnapshotName(name string) (uint64, bool) {
 // snapshotHeader returns the header of the file holding the concatenation
 // of parts as the snapshot after record index; the parts follow it.
 func snapshotHeader(index uint64, parts ...[]byte) []byte {
-	var b [8]byte
-	binary.BigEndian.PutUint64(b[:], index)
-	sum := crc32.Checksum(b[:], castagnoli)
-	for _, p := range parts {
-		sum = crc32.Update(sum, castagnoli, p)
-	}
 	h := make([]byte, 0, snapshotHeaderLen)
 	h = append(h, snapshotMagic...)
 	h = binary.BigEndian.AppendUint64(h, index)
-	return binary.BigEndian.AppendUint32(h, sum)
+	return binary.BigEndian.AppendUint32(h, checksum(index, parts...))
 }
 
 // decodeSnapshot verifies the contents of the file named for the snapshot
