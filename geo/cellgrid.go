@@ -51,15 +51,43 @@ func gridCellOf(id s2.CellID) gridCell {
 	return gridCell{face, i, j}
 }
 
+// hilbertPos4[o<<8|i<<4|j] is, for 4-bit i and j within a square of
+// orientation o, the 8 bits of Hilbert positions of the four levels they
+// span, and the orientation after them (in the low 2 bits): id's steps,
+// four levels at a time.
+var hilbertPos4 [4 << 8]uint16
+
+func init() {
+	for o := range 4 {
+		for ij := range 256 {
+			i, j := ij>>4, ij&15
+			pos, oo := 0, o
+			for b := 3; b >= 0; b-- {
+				p := hilbertPos[oo][(i>>b&1)<<1|j>>b&1]
+				pos = pos<<2 | p
+				oo ^= hilbertFlip[p]
+			}
+			hilbertPos4[o<<8|ij] = uint16(pos<<2 | oo)
+		}
+	}
+}
+
 // id returns the cell's s2.CellID at level.
 func (c gridCell) id(level int) s2.CellID {
 	id := uint64(c.face) << 61
 	o := c.face & 1
-	for k := range level {
+	k := 0
+	for ; k < level%4; k++ {
 		b := level - 1 - k
 		pos := hilbertPos[o][(c.i>>b&1)<<1|c.j>>b&1]
 		id |= uint64(pos) << (59 - 2*k)
 		o ^= hilbertFlip[pos]
+	}
+	for ; k < level; k += 4 {
+		b := level - 4 - k
+		x := hilbertPos4[o<<8|(c.i>>b&15)<<4|c.j>>b&15]
+		id |= uint64(x>>2) << (53 - 2*k)
+		o = int(x & 3)
 	}
 	return s2.CellID(id | 1<<(60-2*level))
 }
@@ -99,6 +127,15 @@ func (c gridCell) center(level int) s2.Point {
 // reach returns the largest distance from the cell's centre to a point of
 // the cell: to one of its vertices, the cell being convex.
 func (c gridCell) reach(center s2.Point, level int) s1.Angle {
+	return c.reachChord(center, level).Angle() + reachRounding
+}
+
+// reachRounding bounds the rounding of a cell's reach: the chord is exact
+// to about 1e-15, a nanometre.
+const reachRounding s1.Angle = 1e-14
+
+// reachChord is the chord angle of reach, before its rounding margin.
+func (c gridCell) reachChord(center s2.Point, level int) s1.ChordAngle {
 	const scale = 1.0 / (1 << 30)
 	shift := 30 - level
 	u0, u1 := stToUV(scale*float64(c.i<<shift)), stToUV(scale*float64((c.i+1)<<shift))
@@ -108,8 +145,7 @@ func (c gridCell) reach(center s2.Point, level int) s1.Angle {
 		p := s2.Point{Vector: faceUV(c.face, uv[0], uv[1]).Normalize()}
 		far = max(far, s2.ChordAngleBetweenPoints(center, p))
 	}
-	// Rounding: the chord is exact to about 1e-15, a nanometre.
-	return far.Angle() + 1e-14
+	return far
 }
 
 // stToUV is S2's quadratic projection from cell coordinates to the cube

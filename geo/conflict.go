@@ -90,7 +90,12 @@ func (s *shape) pointWithin(p s2.Point, r s1.Angle) bool {
 
 // edgeWithin reports whether an edge of the polygon s is within r of p.
 func (s *shape) edgeWithin(p s2.Point, r s1.Angle) bool {
-	limit := chord(r).Successor()
+	return s.edgeWithinChord(p, chord(r).Successor())
+}
+
+// edgeWithinChord reports whether an edge of the polygon is less than limit
+// from p.
+func (s *shape) edgeWithinChord(p s2.Point, limit s1.ChordAngle) bool {
 	for i := range s.verts {
 		if s2.IsDistanceLess(p, s.verts[i], s.vertex(i+1), limit) {
 			return true

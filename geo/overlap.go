@@ -24,27 +24,61 @@ func (s *shape) footprintWithin(p s2.Point, r s1.Angle) bool {
 	return s.pointWithin(p, r)
 }
 
-// footprintNear is footprintWithin(r.cell's centre, its reach plus sep),
-// with the reach computed only if its bounds do not decide.
-func (s *shape) footprintNear(r *cellReach) bool {
-	p := r.cell.p
-	d := s.center.Distance(p)
+// nearTest decides, for one footprint and the cells of one level, whether
+// a cell comes within sep of the footprint: whether the footprint is
+// within the cell's reach plus sep of its centre (footprintWithin). The
+// bounds of the reach at the level (reachBounds) are turned into chord
+// angles from the footprint's centre once, so that most cells are decided
+// by one squared distance; the others compute their reach (cellReach).
+type nearTest struct {
+	s *shape
+	// yes: a centre at most this far from the footprint's centre is near
+	// (a circle's radius plus the reach's lower bound; a polygon's inner
+	// radius); negative if none is.
+	yes s1.ChordAngle
+	// no: a centre farther is not near (the outer radius plus the
+	// reach's upper bound).
+	no s1.ChordAngle
+	// maybe: a centre farther may be ruled out by the cell's reach
+	// (polygons only; the outer radius plus the reach's lower bound).
+	maybe s1.ChordAngle
+	// outer is the outer radius (plus slack, for a polygon), to which a
+	// cell's reach is added.
+	outer s1.ChordAngle
+}
+
+func newNearTest(s *shape, b reachBounds) nearTest {
 	if s.verts == nil {
-		switch {
-		case d <= s.outer+r.lo:
-			return true
-		case d > s.outer+r.hi:
-			return false
-		}
-		return d <= s.outer+r.get()
+		return nearTest{s: s, yes: chord(s.outer + b.lo), no: chord(s.outer + b.hi), outer: chord(s.outer)}
 	}
-	if d > s.outer+r.hi+boundSlack || d > s.outer+r.lo+boundSlack && d > s.outer+r.get()+boundSlack {
+	t := nearTest{
+		s:     s,
+		yes:   s1.NegativeChordAngle,
+		no:    chord(s.outer + b.hi + boundSlack),
+		maybe: chord(s.outer + b.lo + boundSlack),
+		outer: chord(s.outer + boundSlack),
+	}
+	if s.hasInner && s.inner > boundSlack {
+		t.yes = chord(s.inner - boundSlack)
+	}
+	return t
+}
+
+// near reports whether the footprint comes within r's reach plus sep of
+// r's cell.
+func (t *nearTest) near(r *cellReach) bool {
+	d := s2.ChordAngleBetweenPoints(t.s.center, r.cell.p)
+	switch {
+	case d <= t.yes:
+		return true
+	case d > t.no:
+		return false
+	case t.s.verts == nil:
+		return d <= t.outer.Add(r.get())
+	case d > t.maybe && d > t.outer.Add(r.get()):
 		return false
 	}
-	if s.hasInner && d+boundSlack <= s.inner || s.contains(p) {
-		return true
-	}
-	return s.edgeWithin(p, r.get())
+	return t.s.contains(r.cell.p) || t.s.edgeWithinChord(r.cell.p, r.get().Successor())
 }
 
 // reachBounds bound a cell's reach plus sep at one level: lo <= reach + sep
@@ -64,19 +98,19 @@ func reachBoundsAt(level int, sep Meters) reachBounds {
 	}
 }
 
-// cellReach is a fill cell's reach plus sep, computed on first use.
+// cellReach is a fill cell's reach plus sep, as a chord angle computed on
+// first use. sep holds the chord of sep plus the reach's rounding margin.
 type cellReach struct {
-	reachBounds
 	cell  *lensCell
 	level int
-	sep   s1.Angle
-	val   s1.Angle
+	sep   s1.ChordAngle
+	val   s1.ChordAngle
 	done  bool
 }
 
-func (r *cellReach) get() s1.Angle {
+func (r *cellReach) get() s1.ChordAngle {
 	if !r.done {
-		r.val, r.done = r.cell.reach(r.cell.p, r.level)+r.sep, true
+		r.val, r.done = r.cell.reachChord(r.cell.p, r.level).Add(r.sep), true
 	}
 	return r.val
 }
@@ -121,13 +155,20 @@ func OverlapCells(a, b *Volume, sep Meters, level, maxCells int) ([]s2.CellID, i
 		}
 		out := make([]s2.CellID, 0, len(cov))
 		bounds := reachBoundsAt(level, sep)
+		// The footprint with fewer vertices (a circle has none) is tested
+		// first: it is cheaper, and its answer may spare the other test.
+		first, second := newNearTest(&a.shape, bounds), newNearTest(&b.shape, bounds)
+		if len(b.shape.verts) < len(a.shape.verts) {
+			first, second = second, first
+		}
+		sepChord := chord(sep.Angle() + reachRounding)
 		for i := range cov {
 			// Keep the cell if both footprints come within sep of some
 			// point of it: within its reach (to its farthest vertex) plus
 			// sep of its centre. The reach is computed only for the cells
 			// its bounds do not decide.
-			r := cellReach{reachBounds: bounds, cell: &cov[i], level: level, sep: sep.Angle()}
-			if a.shape.footprintNear(&r) && b.shape.footprintNear(&r) {
+			r := cellReach{cell: &cov[i], level: level, sep: sepChord}
+			if first.near(&r) && second.near(&r) {
 				out = append(out, cov[i].id(level))
 			}
 		}
