@@ -482,3 +482,77 @@ func TestCloseWritesDecidedEntries(t *testing.T) {
 		t.Fatalf("closing snapshot at %d (%v), log ends at %d", idx, err, st.LastIndex())
 	}
 }
+
+// TestSubmitEarly: SubmitEarly tells an accepted command's result while
+// its entry is still being made durable (the store's Append is held), the
+// same result Submit then returns; it tells a refused command nothing; and
+// a result told early is followed by an error if the entry never becomes
+// durable.
+func TestSubmitEarly(t *testing.T) {
+	ctx := context.Background()
+	st := newGated()
+	svc, err := service.Open(ctx, service.Config{Store: st, Now: func() time.Time { return t0 }, SnapshotEvery: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer svc.Close(ctx)
+	submitAll(t, svc, party("root", registry.RoleAuthority), party("alpha", registry.RoleMember), party("bravo", registry.RoleMember), fileAt("alpha", 0))
+
+	st.gated.Store(true)
+	early := make(chan registry.Result, 1)
+	type answer struct {
+		o   service.Outcome
+		err error
+	}
+	done := make(chan answer, 1)
+	go func() {
+		o, err := svc.SubmitEarly(ctx, fileAt("alpha", 1), func(res registry.Result, e registry.Entry) {
+			if res.Intent == nil || e.Index == 0 {
+				t.Errorf("early: result %+v, entry %d", res, e.Index)
+			}
+			early <- res
+		})
+		done <- answer{o, err}
+	}()
+	<-st.entered // the committer holds the batch in Append
+	var got registry.Result
+	select {
+	case got = <-early:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the result was not told before the entry became durable")
+	}
+	select {
+	case a := <-done:
+		t.Fatalf("answered before the entry was durable: %+v, %v", a.o, a.err)
+	default:
+	}
+	st.gated.Store(false)
+	close(st.gate)
+	a := <-done
+	if a.err != nil || a.o.Result.Intent == nil || a.o.Result.Intent.ID != got.Intent.ID || a.o.Result.Intent.OVN != got.Intent.OVN {
+		t.Fatalf("Submit answered %+v, %v; told early %+v", a.o.Result, a.err, got)
+	}
+
+	// bravo over alpha's intents without their keys: refused, nothing told.
+	if _, err := svc.SubmitEarly(ctx, fileAt("bravo", 0), func(registry.Result, registry.Entry) {
+		t.Error("early told of a refused command")
+	}); !errors.Is(err, registry.ErrMissingKey) {
+		t.Fatalf("filing over alpha's intent without its key: %v, want ErrMissingKey", err)
+	}
+}
+
+// TestSubmitEarlyThenFailure: a result told early, whose entry the store
+// then fails to make durable, is answered with ErrUnavailable.
+func TestSubmitEarlyThenFailure(t *testing.T) {
+	ctx := context.Background()
+	mem := ledger.NewMemStore()
+	svc := open(t, &flakyStore{Store: mem, okAppends: 2})
+	defer svc.Close(ctx)
+	submitAll(t, svc, party("root", registry.RoleAuthority), party("alpha", registry.RoleMember))
+	told := false
+	_, err := svc.SubmitEarly(ctx, fileAt("alpha", 0), func(registry.Result, registry.Entry) { told = true })
+	if !errors.Is(err, service.ErrUnavailable) {
+		t.Fatalf("a write the store failed: %v, want ErrUnavailable", err)
+	}
+	t.Logf("told early: %v", told)
+}
