@@ -4,6 +4,7 @@ import (
 	"math"
 	"sync"
 
+	"github.com/golang/geo/r3"
 	"github.com/golang/geo/s1"
 	"github.com/golang/geo/s2"
 )
@@ -45,23 +46,67 @@ type nearTest struct {
 	// outer is the outer radius (plus slack, for a polygon), to which a
 	// cell's reach is added.
 	outer s1.ChordAngle
+	// A polygon whose cells to test lie within 1.5 rad of its centre is
+	// tested for holding a point in its gnomonic projection from the
+	// centre (which maps its geodesic edges to straight lines): x, y axes
+	// and the vertices there. plane is nil if it is not.
+	c, ex, ey r3.Vector
+	plane     [][2]float64
+	buf       [16][2]float64
 }
 
-func newNearTest(s *shape, b reachBounds) nearTest {
+// maxGnomonic bounds the distance from a polygon's centre at which points
+// are projected (where the projection's scale is under 200).
+const maxGnomonic = 1.5
+
+// init sets t up for s and the cells of bounds b.
+func (t *nearTest) init(s *shape, b reachBounds) {
 	if s.verts == nil {
-		return nearTest{s: s, yes: chord(s.outer + b.lo), no: chord(s.outer + b.hi), outer: chord(s.outer)}
+		*t = nearTest{s: s, yes: chord(s.outer + b.lo), no: chord(s.outer + b.hi), outer: chord(s.outer)}
+		return
 	}
-	t := nearTest{
-		s:     s,
-		yes:   s1.NegativeChordAngle,
-		no:    chord(s.outer + b.hi + boundSlack),
-		maybe: chord(s.outer + b.lo + boundSlack),
-		outer: chord(s.outer + boundSlack),
-	}
+	t.s = s
+	t.yes = s1.NegativeChordAngle
+	t.no = chord(s.outer + b.hi + boundSlack)
+	t.maybe = chord(s.outer + b.lo + boundSlack)
+	t.outer = chord(s.outer + boundSlack)
+	t.plane = nil
 	if s.hasInner && s.inner > boundSlack {
 		t.yes = chord(s.inner - boundSlack)
 	}
-	return t
+	if s.outer+b.hi < maxGnomonic {
+		t.c = s.center.Vector
+		t.ex = s.center.Ortho()
+		t.ey = t.c.Cross(t.ex)
+		t.plane = t.buf[:0]
+		for _, v := range s.verts {
+			w := v.Dot(t.c)
+			t.plane = append(t.plane, [2]float64{v.Dot(t.ex) / w, v.Dot(t.ey) / w})
+		}
+	}
+}
+
+// holds reports whether the polygon holds p, a point within maxGnomonic of
+// its centre if t.plane is set. In the plane this is the crossing count of
+// a ray from p; its rounding (a nanometre) can err only for points that
+// close to an edge, which near finds within reach of one anyway.
+func (t *nearTest) holds(p s2.Point) bool {
+	if t.plane == nil {
+		return t.s.contains(p)
+	}
+	w := p.Dot(t.c)
+	x, y := p.Dot(t.ex)/w, p.Dot(t.ey)/w
+	in := false
+	pl := t.plane
+	j := len(pl) - 1
+	for i := range pl {
+		xi, yi, xj, yj := pl[i][0], pl[i][1], pl[j][0], pl[j][1]
+		if (yi > y) != (yj > y) && x < (xj-xi)*(y-yi)/(yj-yi)+xi {
+			in = !in
+		}
+		j = i
+	}
+	return in
 }
 
 // near reports whether the footprint comes within r's reach plus sep of
@@ -78,7 +123,7 @@ func (t *nearTest) near(r *cellReach) bool {
 	case d > t.maybe && d > t.outer.Add(r.get()):
 		return false
 	}
-	return t.s.contains(r.cell.p) || t.s.edgeWithinChord(r.cell.p, r.get().Successor())
+	return t.holds(r.cell.p) || t.s.edgeWithinChord(r.cell.p, r.get().Successor())
 }
 
 // reachBounds bound a cell's reach plus sep at one level: lo <= reach + sep
@@ -157,7 +202,10 @@ func OverlapCells(a, b *Volume, sep Meters, level, maxCells int) ([]s2.CellID, i
 		bounds := reachBoundsAt(level, sep)
 		// The footprint with fewer vertices (a circle has none) is tested
 		// first: it is cheaper, and its answer may spare the other test.
-		first, second := newNearTest(&a.shape, bounds), newNearTest(&b.shape, bounds)
+		var ta, tb nearTest
+		ta.init(&a.shape, bounds)
+		tb.init(&b.shape, bounds)
+		first, second := &ta, &tb
 		if len(b.shape.verts) < len(a.shape.verts) {
 			first, second = second, first
 		}

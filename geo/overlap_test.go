@@ -176,3 +176,45 @@ func btoi(b bool) int {
 	}
 	return 0
 }
+
+// TestGnomonicHolds: nearTest.holds, which tests a polygon for holding a
+// point in the plane of its gnomonic projection, agrees with the exact
+// shape.contains for polygons of every size anywhere and points up to
+// maxGnomonic from their centre, except for points within 1e-12 rad (6
+// µm) of an edge, where near does not rely on it.
+func TestGnomonicHolds(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	polygons, inside, projected := 0, 0, 0
+	for range 3000 {
+		a, b, _, _, _, ok := overlapCase(r)
+		if !ok {
+			continue
+		}
+		for _, v := range []*Volume{a, b} {
+			if v.shape.verts == nil {
+				continue
+			}
+			polygons++
+			var nt nearTest
+			nt.init(&v.shape, reachBounds{})
+			if nt.plane != nil {
+				projected++
+			}
+			for range 200 {
+				// Points near the footprint, most within twice its radius.
+				d := min(maxGnomonic-1e-9, float64(v.shape.outer)*2*r.Float64())
+				p := destinationPoint(v.shape.center, r.Float64()*2*math.Pi, d)
+				got, want := nt.holds(p), v.shape.contains(p)
+				if want {
+					inside++
+				}
+				if got != want && !v.shape.edgeWithin(p, 1e-12) {
+					t.Fatalf("polygon %v, point %v (%v rad from its centre): holds %v, contains %v", v.Spec().Polygon, LatLngFromPoint(p), d, got, want)
+				}
+			}
+		}
+	}
+	if polygons < 1000 || projected < polygons/2 || inside < 10_000 {
+		t.Fatalf("%d polygons (%d projected), %d points inside: the generator is broken", polygons, projected, inside)
+	}
+}
