@@ -53,6 +53,10 @@ type nearTest struct {
 	c, ex, ey r3.Vector
 	plane     [][2]float64
 	buf       [16][2]float64
+	// stretch bounds how much longer a line is in the plane than on the
+	// sphere, in the cap the cells and edges lie in (1/cos² of its radius;
+	// never less than 1).
+	stretch float64
 }
 
 // maxGnomonic bounds the distance from a polygon's centre at which points
@@ -79,6 +83,7 @@ func (t *nearTest) init(s *shape, b reachBounds) {
 		t.ex = s.center.Ortho()
 		t.ey = t.c.Cross(t.ex)
 		t.plane = t.buf[:0]
+		t.stretch = 1 / (math.Cos(float64(s.outer+b.hi)) * math.Cos(float64(s.outer+b.hi)))
 		for _, v := range s.verts {
 			w := v.Dot(t.c)
 			t.plane = append(t.plane, [2]float64{v.Dot(t.ex) / w, v.Dot(t.ey) / w})
@@ -123,7 +128,56 @@ func (t *nearTest) near(r *cellReach) bool {
 	case d > t.maybe && d > t.outer.Add(r.get()):
 		return false
 	}
-	return t.holds(r.cell.p) || t.s.edgeWithinChord(r.cell.p, r.get().Successor())
+	return t.holds(r.cell.p) || t.edgeWithin(r.cell.p, r.get())
+}
+
+// edgeWithin is shape.edgeWithinChord(p, limit.Successor()), deciding most
+// edges in the plane of t's projection: the image of the shortest line
+// from p to an edge is a line there, at least as long and at most
+// t.stretch times as long (geodesics map to straight lines, and the
+// projection stretches every direction by 1 to t.stretch in its cap). An
+// edge is decided by the exact test only in the band between.
+func (t *nearTest) edgeWithin(p s2.Point, limit s1.ChordAngle) bool {
+	if t.plane == nil {
+		return t.s.edgeWithinChord(p, limit.Successor())
+	}
+	// The limit's angle lies in [l, l/sqrt(1-l²/4)] for its chord l. A
+	// millionth on either side, and 1e-13 (the plane's coordinates are
+	// below 15, rounded to 1e-15), absorb the rounding.
+	l2 := float64(limit)
+	if l2 >= 2 {
+		return t.s.edgeWithinChord(p, limit.Successor())
+	}
+	l := math.Sqrt(l2)
+	yes := max(0, l*(1-1e-6)-1e-13)
+	yes *= yes
+	no := l/math.Sqrt(1-l2/4)*t.stretch*(1+1e-6) + 1e-13
+	no *= no
+	w := p.Dot(t.c)
+	x, y := p.Dot(t.ex)/w, p.Dot(t.ey)/w
+	pl := t.plane
+	for i := range pl {
+		j := i + 1
+		if j == len(pl) {
+			j = 0
+		}
+		ax, ay := pl[i][0], pl[i][1]
+		dx, dy := pl[j][0]-ax, pl[j][1]-ay
+		px, py := x-ax, y-ay
+		f := 0.0
+		if n := dx*dx + dy*dy; n > 0 {
+			f = min(1, max(0, (px*dx+py*dy)/n))
+		}
+		ex, ey := px-f*dx, py-f*dy
+		switch d2 := ex*ex + ey*ey; {
+		case d2 <= yes:
+			return true
+		case d2 > no:
+		case s2.IsDistanceLess(p, t.s.verts[i], t.s.vertex(i+1), limit.Successor()):
+			return true
+		}
+	}
+	return false
 }
 
 // reachBounds bound a cell's reach plus sep at one level: lo <= reach + sep

@@ -218,3 +218,54 @@ func TestGnomonicHolds(t *testing.T) {
 		t.Fatalf("%d polygons (%d projected), %d points inside: the generator is broken", polygons, projected, inside)
 	}
 }
+
+// TestGnomonicEdgeWithin: nearTest.edgeWithin, which decides most edges in
+// the plane of the gnomonic projection, gives exactly the answers of the
+// exact shape.edgeWithinChord, for polygons of every size anywhere, points
+// up to maxGnomonic from their centre, and limits at, just under and just
+// over the distance to the nearest edge.
+func TestGnomonicEdgeWithin(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 14))
+	cases, near := 0, 0
+	for range 3000 {
+		a, b, _, level, _, ok := overlapCase(r)
+		if !ok {
+			continue
+		}
+		for _, v := range []*Volume{a, b} {
+			if v.shape.verts == nil {
+				continue
+			}
+			var nt nearTest
+			nt.init(&v.shape, reachBoundsAt(level, 0))
+			if nt.plane == nil {
+				continue
+			}
+			for range 50 {
+				reach := float64(v.shape.outer) + float64(reachBoundsAt(level, 0).hi)
+				p := destinationPoint(v.shape.center, r.Float64()*2*math.Pi, min(maxGnomonic-1e-9, reach)*r.Float64())
+				d := s1.InfChordAngle()
+				for i := range v.shape.verts {
+					d = min(d, s1.ChordAngleFromAngle(s2.DistanceFromSegment(p, v.shape.verts[i], v.shape.vertex(i+1))))
+				}
+				for _, f := range []float64{0, 0.5, 1 - 1e-5, 1 - 1e-9, 1, 1 + 1e-9, 1 + 1e-5, 2} {
+					limit := s1.ChordAngle(float64(d) * f)
+					if limit > 4 {
+						continue
+					}
+					got, want := nt.edgeWithin(p, limit), v.shape.edgeWithinChord(p, limit.Successor())
+					if got != want {
+						t.Fatalf("polygon %v, point %v, limit %v (%v of the distance %v): %v, exact %v", v.Spec().Polygon, LatLngFromPoint(p), limit, f, d, got, want)
+					}
+					cases++
+					if want {
+						near++
+					}
+				}
+			}
+		}
+	}
+	if cases < 100_000 || near < cases/4 {
+		t.Fatalf("%d cases, %d near: the generator is broken", cases, near)
+	}
+}
