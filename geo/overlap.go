@@ -49,10 +49,12 @@ type nearTest struct {
 	// A polygon whose cells to test lie within 1.5 rad of its centre is
 	// tested for holding a point in its gnomonic projection from the
 	// centre (which maps its geodesic edges to straight lines): x, y axes
-	// and the vertices there. plane is nil if it is not.
+	// and the vertices there: the first n of small, or big; n is 0 if it
+	// is not (no slice into small is kept: t would escape).
 	c, ex, ey r3.Vector
-	plane     [][2]float64
-	buf       [16][2]float64
+	n         int
+	small     [16][2]float64
+	big       [][2]float64
 	// stretch bounds how much longer a line is in the plane than on the
 	// sphere, in the cap the cells and edges lie in (1/cos² of its radius;
 	// never less than 1).
@@ -74,7 +76,7 @@ func (t *nearTest) init(s *shape, b reachBounds) {
 	t.no = chord(s.outer + b.hi + boundSlack)
 	t.maybe = chord(s.outer + b.lo + boundSlack)
 	t.outer = chord(s.outer + boundSlack)
-	t.plane = nil
+	t.n, t.big = 0, nil
 	if s.hasInner && s.inner > boundSlack {
 		t.yes = chord(s.inner - boundSlack)
 	}
@@ -82,27 +84,43 @@ func (t *nearTest) init(s *shape, b reachBounds) {
 		t.c = s.center.Vector
 		t.ex = s.center.Ortho()
 		t.ey = t.c.Cross(t.ex)
-		t.plane = t.buf[:0]
 		t.stretch = 1 / (math.Cos(float64(s.outer+b.hi)) * math.Cos(float64(s.outer+b.hi)))
-		for _, v := range s.verts {
-			w := v.Dot(t.c)
-			t.plane = append(t.plane, [2]float64{v.Dot(t.ex) / w, v.Dot(t.ey) / w})
+		pl := t.small[:]
+		if len(s.verts) > len(t.small) {
+			t.big = make([][2]float64, len(s.verts))
+			pl = t.big
 		}
+		for i, v := range s.verts {
+			w := v.Dot(t.c)
+			pl[i] = [2]float64{v.Dot(t.ex) / w, v.Dot(t.ey) / w}
+		}
+		t.n = len(s.verts)
 	}
 }
 
+// plane returns the vertices in the plane (nil if not projected).
+func (t *nearTest) plane() [][2]float64 {
+	switch {
+	case t.n == 0:
+		return nil
+	case t.big != nil:
+		return t.big
+	}
+	return t.small[:t.n]
+}
+
 // holds reports whether the polygon holds p, a point within maxGnomonic of
-// its centre if t.plane is set. In the plane this is the crossing count of
+// its centre if it is projected. In the plane this is the crossing count of
 // a ray from p; its rounding (a nanometre) can err only for points that
 // close to an edge, which near finds within reach of one anyway.
 func (t *nearTest) holds(p s2.Point) bool {
-	if t.plane == nil {
+	pl := t.plane()
+	if pl == nil {
 		return t.s.contains(p)
 	}
 	w := p.Dot(t.c)
 	x, y := p.Dot(t.ex)/w, p.Dot(t.ey)/w
 	in := false
-	pl := t.plane
 	j := len(pl) - 1
 	for i := range pl {
 		xi, yi, xj, yj := pl[i][0], pl[i][1], pl[j][0], pl[j][1]
@@ -138,7 +156,8 @@ func (t *nearTest) near(r *cellReach) bool {
 // projection stretches every direction by 1 to t.stretch in its cap). An
 // edge is decided by the exact test only in the band between.
 func (t *nearTest) edgeWithin(p s2.Point, limit s1.ChordAngle) bool {
-	if t.plane == nil {
+	pl := t.plane()
+	if pl == nil {
 		return t.s.edgeWithinChord(p, limit.Successor())
 	}
 	// The limit's angle lies in [l, l/sqrt(1-l²/4)] for its chord l. A
@@ -155,7 +174,6 @@ func (t *nearTest) edgeWithin(p s2.Point, limit s1.ChordAngle) bool {
 	no *= no
 	w := p.Dot(t.c)
 	x, y := p.Dot(t.ex)/w, p.Dot(t.ey)/w
-	pl := t.plane
 	for i := range pl {
 		j := i + 1
 		if j == len(pl) {

@@ -197,7 +197,7 @@ func TestGnomonicHolds(t *testing.T) {
 			polygons++
 			var nt nearTest
 			nt.init(&v.shape, reachBounds{})
-			if nt.plane != nil {
+			if nt.plane() != nil {
 				projected++
 			}
 			for range 200 {
@@ -238,7 +238,7 @@ func TestGnomonicEdgeWithin(t *testing.T) {
 			}
 			var nt nearTest
 			nt.init(&v.shape, reachBoundsAt(level, 0))
-			if nt.plane == nil {
+			if nt.plane() == nil {
 				continue
 			}
 			for range 50 {
