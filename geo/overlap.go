@@ -33,6 +33,7 @@ func (s *shape) footprintWithin(p s2.Point, r s1.Angle) bool {
 // by one squared distance; the others compute their reach (cellReach).
 type nearTest struct {
 	s *shape
+	k int // the fill's cells hold their distance from s's centre at d[k]
 	// yes: a centre at most this far from the footprint's centre is near
 	// (a circle's radius plus the reach's lower bound; a polygon's inner
 	// radius); negative if none is.
@@ -135,7 +136,7 @@ func (t *nearTest) holds(p s2.Point) bool {
 // near reports whether the footprint comes within r's reach plus sep of
 // r's cell.
 func (t *nearTest) near(r *cellReach) bool {
-	d := s2.ChordAngleBetweenPoints(t.s.center, r.cell.p)
+	d := r.cell.d[t.k]
 	switch {
 	case d <= t.yes:
 		return true
@@ -277,6 +278,7 @@ func OverlapCells(a, b *Volume, sep Meters, level, maxCells int) ([]s2.CellID, i
 		var ta, tb nearTest
 		ta.init(&a.shape, bounds)
 		tb.init(&b.shape, bounds)
+		tb.k = 1
 		first, second := &ta, &tb
 		if len(b.shape.verts) < len(a.shape.verts) {
 			first, second = second, first
@@ -379,10 +381,12 @@ func (s *cellSet) add(c uint64) bool {
 // lensBufs holds the fills' cell buffers, for reuse.
 var lensBufs = sync.Pool{New: func() any { return new([]lensCell) }}
 
-// lensCell is a cell the fill found, with its centre.
+// lensCell is a cell the fill found, with its centre and its distances
+// from the centres of the two caps.
 type lensCell struct {
 	gridCell
 	p s2.Point
+	d [2]s1.ChordAngle
 }
 
 // lensCells returns the cells at level that may meet both caps (their
@@ -400,7 +404,8 @@ func lensCells(c1, c2 s2.Cap, start s2.Point, level, max int, buf []lensCell) (c
 	near2 := s1.ChordAngleFromAngle(min(math.Pi, c2.Radius()+half))
 	p1, p2 := c1.Center(), c2.Center()
 	first := gridCellOf(s2.CellFromPoint(start).ID().Parent(level))
-	cells = append(buf[:0], lensCell{first, first.center(level)})
+	q0 := first.center(level)
+	cells = append(buf[:0], lensCell{first, q0, [2]s1.ChordAngle{s2.ChordAngleBetweenPoints(p1, q0), s2.ChordAngleBetweenPoints(p2, q0)}})
 	var seen cellSet
 	seen.add(first.key())
 	for i := 0; i < len(cells); i++ {
@@ -410,13 +415,18 @@ func lensCells(c1, c2 s2.Cap, start s2.Point, level, max int, buf []lensCell) (c
 				continue
 			}
 			q := n.center(level)
-			if s2.ChordAngleBetweenPoints(p1, q) > near1 || s2.ChordAngleBetweenPoints(p2, q) > near2 {
+			d1 := s2.ChordAngleBetweenPoints(p1, q)
+			if d1 > near1 {
+				continue
+			}
+			d2 := s2.ChordAngleBetweenPoints(p2, q)
+			if d2 > near2 {
 				continue
 			}
 			if len(cells) == max {
 				return cells[:0], false
 			}
-			cells = append(cells, lensCell{n, q})
+			cells = append(cells, lensCell{n, q, [2]s1.ChordAngle{d1, d2}})
 		}
 	}
 	return cells, true
