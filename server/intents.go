@@ -132,23 +132,13 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request, cmd service.Comm
 	if err := s.checkQuota(cmd); err != nil {
 		return err
 	}
-	// The answer is worked out while the entry is made durable, and sent
-	// only once it is.
-	var f *FiledView
-	o, err := s.svc.SubmitEarly(r.Context(), cmd, func(res registry.Result, e registry.Entry) {
-		v := s.filed(cmd.Entry.Party, service.Outcome{Result: res, Entry: e})
-		f = &v
-	})
+	o, err := s.svc.Submit(r.Context(), cmd)
 	if err != nil {
 		return s.refused(cmd, o, err)
 	}
-	if f == nil {
-		v := s.filed(cmd.Entry.Party, o)
-		f = &v
-	}
-	f.Receipt = o.Receipt
-	b, ok := AppendFiledView(make([]byte, 0, 4096), f)
-	writeEncoded(w, status, b, ok, *f)
+	f := s.filed(cmd.Entry.Party, o)
+	b, ok := AppendFiledView(make([]byte, 0, 4096), &f)
+	writeEncoded(w, status, b, ok, f)
 	return nil
 }
 

@@ -136,7 +136,6 @@ type pending struct {
 	cmd     Command
 	volumes []byte // the JSON of the command's volumes, made by the submitter
 	reply   chan outcome
-	decided chan outcome // if not nil, told an accepted command's result once applied (SubmitEarly)
 }
 
 // newPending makes the pending form of cmd, encoding its volumes on the
@@ -333,45 +332,22 @@ func (s *Service) recover(ctx context.Context, tree <-chan error) (uint64, error
 // is recorded as a disclose entry, returned in the Outcome with the error.
 // The returned Outcome's Err is always nil.
 func (s *Service) Submit(ctx context.Context, cmd Command) (Outcome, error) {
-	return s.SubmitEarly(ctx, cmd, nil)
-}
-
-// SubmitEarly is Submit, and calls early (if not nil), on the caller's
-// goroutine, with what an accepted command decided as soon as it is
-// applied, while its entry is being made durable: work on the answer done
-// there overlaps the sync. The result is not durable yet: what early makes
-// of it may be shown only if SubmitEarly then returns no error. early is
-// called at most once, and not at all for a refusal or if the durable
-// answer comes first.
-func (s *Service) SubmitEarly(ctx context.Context, cmd Command, early func(registry.Result, registry.Entry)) (Outcome, error) {
 	if err := s.writable(); err != nil {
 		return Outcome{}, err
 	}
 	p := newPending(cmd)
-	var decided chan outcome // nil: never ready
-	if early != nil {
-		p.decided = make(chan outcome, 1)
-		decided = p.decided
-	}
 	if err := s.send(ctx, p); err != nil {
 		return Outcome{}, err
 	}
 	var o outcome
-	for wait := true; wait; {
+	select {
+	case o = <-p.reply:
+	case <-s.done:
+		// The finisher stopped; our reply may still be there.
 		select {
-		case d := <-decided:
-			decided = nil
-			early(d.res, d.entry)
 		case o = <-p.reply:
-			wait = false
-		case <-s.done:
-			// The finisher stopped; our reply may still be there.
-			select {
-			case o = <-p.reply:
-			default:
-				return Outcome{}, ErrUnavailable
-			}
-			wait = false
+		default:
+			return Outcome{}, ErrUnavailable
 		}
 	}
 	// A refusal that was logged as a disclosure comes with its entry.
@@ -692,9 +668,6 @@ func (s *Service) enqueue(b *batch, p *pending, e registry.Entry, res registry.R
 	b.logged = append(b.logged, loggedRec{rec, contentReaders(e, res, p.cmd, rec.RequestAt)})
 	b.waiters = append(b.waiters, p)
 	b.results = append(b.results, outcome{res: res, entry: e, err: refusal})
-	if p.decided != nil && refusal == nil {
-		p.decided <- outcome{res: res, entry: e}
-	}
 }
 
 // contentReaders returns the parties alerted by e who may read its content
