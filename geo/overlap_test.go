@@ -183,37 +183,27 @@ func btoi(b bool) int {
 // maxGnomonic from their centre, except for points within 1e-12 rad (6
 // µm) of an edge, where near does not rely on it.
 func TestGnomonicHolds(t *testing.T) {
-	r := rand.New(rand.NewPCG(11, 12))
 	polygons, inside, projected := 0, 0, 0
-	for range 3000 {
-		a, b, _, _, _, ok := overlapCase(r)
-		if !ok {
-			continue
+	eachPolygonCase(11, func(r *rand.Rand, v *Volume, _ int) {
+		polygons++
+		var nt nearTest
+		nt.init(&v.shape, reachBounds{})
+		if nt.plane() != nil {
+			projected++
 		}
-		for _, v := range []*Volume{a, b} {
-			if v.shape.verts == nil {
-				continue
+		for range 200 {
+			// Points near the footprint, most within twice its radius.
+			d := min(maxGnomonic-1e-9, float64(v.shape.outer)*2*r.Float64())
+			p := destinationPoint(v.shape.center, r.Float64()*2*math.Pi, d)
+			got, want := nt.holds(p), v.shape.contains(p)
+			if want {
+				inside++
 			}
-			polygons++
-			var nt nearTest
-			nt.init(&v.shape, reachBounds{})
-			if nt.plane() != nil {
-				projected++
-			}
-			for range 200 {
-				// Points near the footprint, most within twice its radius.
-				d := min(maxGnomonic-1e-9, float64(v.shape.outer)*2*r.Float64())
-				p := destinationPoint(v.shape.center, r.Float64()*2*math.Pi, d)
-				got, want := nt.holds(p), v.shape.contains(p)
-				if want {
-					inside++
-				}
-				if got != want && !v.shape.edgeWithin(p, 1e-12) {
-					t.Fatalf("polygon %v, point %v (%v rad from its centre): holds %v, contains %v", v.Spec().Polygon, LatLngFromPoint(p), d, got, want)
-				}
+			if got != want && !v.shape.edgeWithin(p, 1e-12) {
+				t.Fatalf("polygon %v, point %v (%v rad from its centre): holds %v, contains %v", v.Spec().Polygon, LatLngFromPoint(p), d, got, want)
 			}
 		}
-	}
+	})
 	if polygons < 1000 || projected < polygons/2 || inside < 10_000 {
 		t.Fatalf("%d polygons (%d projected), %d points inside: the generator is broken", polygons, projected, inside)
 	}
@@ -225,47 +215,54 @@ func TestGnomonicHolds(t *testing.T) {
 // up to maxGnomonic from their centre, and limits at, just under and just
 // over the distance to the nearest edge.
 func TestGnomonicEdgeWithin(t *testing.T) {
-	r := rand.New(rand.NewPCG(13, 14))
 	cases, near := 0, 0
+	eachPolygonCase(13, func(r *rand.Rand, v *Volume, level int) {
+		var nt nearTest
+		nt.init(&v.shape, reachBoundsAt(level, 0))
+		if nt.plane() == nil {
+			return
+		}
+		for range 50 {
+			reach := float64(v.shape.outer) + float64(reachBoundsAt(level, 0).hi)
+			p := destinationPoint(v.shape.center, r.Float64()*2*math.Pi, min(maxGnomonic-1e-9, reach)*r.Float64())
+			d := s1.InfChordAngle()
+			for i := range v.shape.verts {
+				d = min(d, s1.ChordAngleFromAngle(s2.DistanceFromSegment(p, v.shape.verts[i], v.shape.vertex(i+1))))
+			}
+			for _, f := range []float64{0, 0.5, 1 - 1e-5, 1 - 1e-9, 1, 1 + 1e-9, 1 + 1e-5, 2} {
+				limit := s1.ChordAngle(float64(d) * f)
+				if limit > 4 {
+					continue
+				}
+				got, want := nt.edgeWithin(p, limit), v.shape.edgeWithinChord(p, limit.Successor())
+				if got != want {
+					t.Fatalf("polygon %v, point %v, limit %v (%v of the distance %v): %v, exact %v", v.Spec().Polygon, LatLngFromPoint(p), limit, f, d, got, want)
+				}
+				cases++
+				if want {
+					near++
+				}
+			}
+		}
+	})
+	if cases < 100_000 || near < cases/4 {
+		t.Fatalf("%d cases, %d near: the generator is broken", cases, near)
+	}
+}
+
+// eachPolygonCase calls check with each polygon of 3000 random overlapCase
+// pairs, with the pair's level and the generator.
+func eachPolygonCase(seed uint64, check func(r *rand.Rand, v *Volume, level int)) {
+	r := rand.New(rand.NewPCG(seed, seed+1))
 	for range 3000 {
 		a, b, _, level, _, ok := overlapCase(r)
 		if !ok {
 			continue
 		}
 		for _, v := range []*Volume{a, b} {
-			if v.shape.verts == nil {
-				continue
-			}
-			var nt nearTest
-			nt.init(&v.shape, reachBoundsAt(level, 0))
-			if nt.plane() == nil {
-				continue
-			}
-			for range 50 {
-				reach := float64(v.shape.outer) + float64(reachBoundsAt(level, 0).hi)
-				p := destinationPoint(v.shape.center, r.Float64()*2*math.Pi, min(maxGnomonic-1e-9, reach)*r.Float64())
-				d := s1.InfChordAngle()
-				for i := range v.shape.verts {
-					d = min(d, s1.ChordAngleFromAngle(s2.DistanceFromSegment(p, v.shape.verts[i], v.shape.vertex(i+1))))
-				}
-				for _, f := range []float64{0, 0.5, 1 - 1e-5, 1 - 1e-9, 1, 1 + 1e-9, 1 + 1e-5, 2} {
-					limit := s1.ChordAngle(float64(d) * f)
-					if limit > 4 {
-						continue
-					}
-					got, want := nt.edgeWithin(p, limit), v.shape.edgeWithinChord(p, limit.Successor())
-					if got != want {
-						t.Fatalf("polygon %v, point %v, limit %v (%v of the distance %v): %v, exact %v", v.Spec().Polygon, LatLngFromPoint(p), limit, f, d, got, want)
-					}
-					cases++
-					if want {
-						near++
-					}
-				}
+			if v.shape.verts != nil {
+				check(r, v, level)
 			}
 		}
-	}
-	if cases < 100_000 || near < cases/4 {
-		t.Fatalf("%d cases, %d near: the generator is broken", cases, near)
 	}
 }
