@@ -239,8 +239,11 @@ func (r *cellReach) get() s1.ChordAngle {
 // level (or coarser, down to level 0, so that there are at most maxCells)
 // and the level used is returned. A cell is kept if it comes within sep of
 // both footprints; the result covers the overlap, and may reach a cell
-// beyond it.
+// beyond it. The coarsest level used is 1 (a level below 1 is taken as
+// 1): if even level 1 needs more than maxCells cells (it has 24), there
+// are none, at level 0.
 func OverlapCells(a, b *Volume, sep Meters, level, maxCells int) ([]s2.CellID, int) {
+	level = max(level, 1)
 	// Where the footprints come within sep of each other lies in both
 	// bounding caps widened by sep: a lens (connected, as any intersection
 	// of two caps), so the cells near it are edge-connected and a flood

@@ -94,6 +94,13 @@ func TestOverlapCellsReviewCases(t *testing.T) {
 	if cells, level := OverlapCells(strip, c, 0, 13, 64); len(cells) == 0 {
 		t.Fatalf("strip and circle: no overlap cells (level %d)", level)
 	}
+	// A level below 1 is taken as 1, not as "no cells" (found by an
+	// independent oracle: level 0 used to give none).
+	for _, l := range []int{0, -3} {
+		if cells, level := OverlapCells(strip, c, 0, l, 64); len(cells) == 0 || level != 1 {
+			t.Fatalf("strip and circle at level %d: %d cells at level %d, want some at level 1", l, len(cells), level)
+		}
+	}
 
 	const level = 4
 	best, bestK, bestQ := s2.CellID(0), 0, 0.0
