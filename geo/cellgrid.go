@@ -143,7 +143,7 @@ func (c gridCell) reachChord(center s2.Point, level int) s1.ChordAngle {
 	var far s1.ChordAngle
 	for _, uv := range [4][2]float64{{u0, v0}, {u1, v0}, {u1, v1}, {u0, v1}} {
 		p := s2.Point{Vector: faceUV(c.face, uv[0], uv[1]).Normalize()}
-		far = max(far, s2.ChordAngleBetweenPoints(center, p))
+		far = max(far, chordBetween(center, p))
 	}
 	return far
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/golang/geo/s1"
 	"github.com/golang/geo/s2"
 )
 
@@ -196,6 +197,37 @@ func TestReachBounds(t *testing.T) {
 		b := reachBoundsAt(level, 0)
 		if reach := c.reach(c.center(level), level); reach < b.lo || reach > b.hi {
 			t.Fatalf("cell %v (level %d): reach %v outside [%v, %v]", id, level, reach, b.lo, b.hi)
+		}
+	}
+}
+
+// TestChordHelpersMatchS2: chordBetween and chordAdd give exactly s2's
+// values, on random points (antipodal and equal ones too) and on chord
+// angles from zero to straight.
+func TestChordHelpersMatchS2(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	pt := func() s2.Point { return s2.PointFromCoords(r.NormFloat64(), r.NormFloat64(), r.NormFloat64()) }
+	chords := []s1.ChordAngle{0, 1e-300, 1e-20, 1e-12, 1, 2, 3.999999999, 4, s1.ChordAngle(math.Nextafter(4, 0))}
+	for range 20000 {
+		p, q := pt(), pt()
+		switch r.IntN(4) {
+		case 0:
+			q = p
+		case 1:
+			q = s2.Point{Vector: p.Mul(-1)}
+		}
+		if got, want := chordBetween(p, q), s2.ChordAngleBetweenPoints(p, q); got != want {
+			t.Fatalf("chordBetween(%v, %v) = %v, s2 says %v", p, q, got, want)
+		}
+		chords = append(chords, s2.ChordAngleBetweenPoints(p, q), s1.ChordAngle(4*r.Float64()))
+	}
+	for i, a := range chords {
+		for _, b := range chords[max(0, i-50) : i+1] {
+			for _, ab := range [][2]s1.ChordAngle{{a, b}, {b, a}} {
+				if got, want := chordAdd(ab[0], ab[1]), ab[0].Add(ab[1]); got != want {
+					t.Fatalf("chordAdd(%v, %v) = %v, s1 says %v", ab[0], ab[1], got, want)
+				}
+			}
 		}
 	}
 }

@@ -143,8 +143,8 @@ func (t *nearTest) near(r *cellReach) bool {
 	case d > t.no:
 		return false
 	case t.s.verts == nil:
-		return d <= t.outer.Add(r.get())
-	case d > t.maybe && d > t.outer.Add(r.get()):
+		return d <= chordAdd(t.outer, r.get())
+	case d > t.maybe && d > chordAdd(t.outer, r.get()):
 		return false
 	}
 	return t.holds(r.cell.p) || t.edgeWithin(r.cell.p, r.get())
@@ -228,7 +228,7 @@ type cellReach struct {
 
 func (r *cellReach) get() s1.ChordAngle {
 	if !r.done {
-		r.val, r.done = r.cell.reachChord(r.cell.p, r.level).Add(r.sep), true
+		r.val, r.done = chordAdd(r.cell.reachChord(r.cell.p, r.level), r.sep), true
 	}
 	return r.val
 }
@@ -408,7 +408,7 @@ func lensCells(c1, c2 s2.Cap, start s2.Point, level, max int, buf []lensCell) (c
 	p1, p2 := c1.Center(), c2.Center()
 	first := gridCellOf(s2.CellFromPoint(start).ID().Parent(level))
 	q0 := first.center(level)
-	cells = append(buf[:0], lensCell{first, q0, [2]s1.ChordAngle{s2.ChordAngleBetweenPoints(p1, q0), s2.ChordAngleBetweenPoints(p2, q0)}})
+	cells = append(buf[:0], lensCell{first, q0, [2]s1.ChordAngle{chordBetween(p1, q0), chordBetween(p2, q0)}})
 	var seen cellSet
 	seen.add(first.key())
 	for i := 0; i < len(cells); i++ {
@@ -418,11 +418,11 @@ func lensCells(c1, c2 s2.Cap, start s2.Point, level, max int, buf []lensCell) (c
 				continue
 			}
 			q := n.center(level)
-			d1 := s2.ChordAngleBetweenPoints(p1, q)
+			d1 := chordBetween(p1, q)
 			if d1 > near1 {
 				continue
 			}
-			d2 := s2.ChordAngleBetweenPoints(p2, q)
+			d2 := chordBetween(p2, q)
 			if d2 > near2 {
 				continue
 			}

@@ -227,3 +227,24 @@ func chord(a s1.Angle) s1.ChordAngle {
 	}
 	return s1.ChordAngleFromAngle(a)
 }
+
+// chordBetween is s2.ChordAngleBetweenPoints(p, q), the same value, with
+// the builtin min instead of math.Min (a call that does not inline): the
+// overlap cells compute it for every cell they look at.
+func chordBetween(p, q s2.Point) s1.ChordAngle {
+	return s1.ChordAngle(min(4, p.Sub(q.Vector).Norm2()))
+}
+
+// chordAdd is a.Add(b), the same value (s1's formula), with the builtin
+// min instead of math.Min.
+func chordAdd(a, b s1.ChordAngle) s1.ChordAngle {
+	if b == 0 {
+		return a
+	}
+	if a+b >= 4 {
+		return s1.StraightChordAngle
+	}
+	x := float64(a * (1 - 0.25*b))
+	y := float64(b * (1 - 0.25*a))
+	return s1.ChordAngle(min(4, x+y+2*math.Sqrt(x*y)))
+}
