@@ -778,6 +778,11 @@ func TestBatch(t *testing.T) {
 				if it.wantStatus == http.StatusCreated {
 					if res.Filed == nil || string(res.Filed.Intent.ID) != it.fr.ID {
 						t.Errorf("item %d: filed %+v, want intent %s", i, res.Filed, it.fr.ID)
+						continue
+					}
+					// Brief: no echo of the request's volumes or details.
+					if in := res.Filed.Intent; in.OVN == "" || in.State == "" || in.Priority == nil || in.Volumes != nil || in.Details != nil {
+						t.Errorf("item %d: intent %+v, want its id, OVN, state and priority without volumes or details", i, in)
 					}
 					continue
 				}
@@ -790,7 +795,11 @@ func TestBatch(t *testing.T) {
 				r := e.do(t, request{as: "bravo", method: "GET", path: intentPath(registry.IntentID(it.fr.ID), "")})
 				switch {
 				case it.wantStatus == http.StatusCreated:
-					wantJSON(t, r, http.StatusOK, nil)
+					var v server.IntentView
+					wantJSON(t, r, http.StatusOK, &v)
+					if len(v.Volumes) != len(it.fr.Volumes) {
+						t.Errorf("intent %s: %d volumes, filed %d", it.fr.ID, len(v.Volumes), len(it.fr.Volumes))
+					}
 				case it.wantType != server.TypeExists: // (that id is the first item's)
 					wantProblem(t, r, http.StatusNotFound, server.TypeNotFound)
 				}

@@ -227,7 +227,8 @@ const (
 // ref), filed (the conflicts of an accepted filing of ref), read (GET of
 // one intent; ref: the viewer's live volumes), conflict (GET /v1/conflicts;
 // ref: the viewer's intent in conflict), query (ref: the query volume) or
-// own (the filer's own intent in the answer to its filing).
+// own (the filer's own intent in the answer to its filing; brief in a
+// batch answer, without volumes and details).
 type gpCtx struct {
 	kind   string
 	viewer registry.PartyID
@@ -278,6 +279,17 @@ func (m *gpModel) checkView(c gpCtx, raw json.RawMessage) []gpViolation {
 	if it.owner == c.viewer {
 		if v.Level != "own" {
 			bad(gpR7, "own intent %s shown at level %q, want own", it.id, v.Level)
+		}
+		if c.kind == "brief" { // a batch answer: no echo of the request's volumes and details
+			for _, k := range []string{"volumes", "details"} {
+				if val, ok := keys[k]; ok && !gpEmptyJSON(val) {
+					bad(gpRView, "own intent %s in a batch answer shows %s %s", it.id, k, val)
+				}
+			}
+			if v.State != it.state || v.Priority == nil || *v.Priority != it.prio {
+				bad(gpRView, "own intent %s in a batch answer: state %q, priority %v; filed %q, %d", it.id, v.State, v.Priority, it.state, it.prio)
+			}
+			return out
 		}
 		out = append(out, m.checkExtents(c, it, v, true)...)
 		return out
@@ -855,7 +867,11 @@ func (r *gpRun) handle(f *gpFiling, status int, raw json.RawMessage, where strin
 			it.state = registry.StateAccepted
 		}
 		r.m.add(it)
-		r.report(r.m.checkView(gpCtx{kind: "own", viewer: owner, where: where + " intent"}, fv.Intent))
+		kind := "own"
+		if f.batch {
+			kind = "brief"
+		}
+		r.report(r.m.checkView(gpCtx{kind: kind, viewer: owner, where: where + " intent"}, fv.Intent))
 		alerted := map[registry.PartyID]bool{}
 		for _, c := range shown {
 			alerted[c.owner] = true

@@ -55,7 +55,9 @@ type BatchRequest struct {
 }
 
 // BatchItem is the result of one intent of a batch: Status 201 with Filed,
-// or an error status with Problem.
+// or an error status with Problem. Filed's intent comes without its
+// volumes and details: they are the request's, and a batch answer would
+// otherwise repeat the whole request (GET /v1/intents/{id} shows them).
 type BatchItem struct {
 	Status  int        `json:"status"`
 	Filed   *FiledView `json:"filed,omitempty"`
@@ -136,14 +138,14 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request, cmd service.Comm
 	if err != nil {
 		return s.refused(cmd, o, err)
 	}
-	f := s.filed(cmd.Entry.Party, o)
+	f := s.filed(cmd.Entry.Party, o, false)
 	b, ok := AppendFiledView(make([]byte, 0, 4096), &f)
 	writeEncoded(w, status, b, ok, f)
 	return nil
 }
 
 // filed is the answer to an accepted write, as its filer may see it.
-func (s *Server) filed(party registry.PartyID, o service.Outcome) FiledView {
+func (s *Server) filed(party registry.PartyID, o service.Outcome, brief bool) FiledView {
 	var pol policy
 	levels := make([]registry.Level, len(o.Result.Conflicts))
 	s.svc.View(func(reg *registry.Registry) {
@@ -153,7 +155,7 @@ func (s *Server) filed(party registry.PartyID, o service.Outcome) FiledView {
 		}
 	})
 	pol.reg = nil // not to be used outside the lock
-	return filedView(pol, levels, o)
+	return filedView(pol, levels, o, brief)
 }
 
 // refused turns the error of a submitted command into its answer: a
@@ -211,7 +213,7 @@ func (s *Server) fileBatch(w http.ResponseWriter, r *http.Request, c *call) erro
 			resp.Results[i] = BatchItem{Status: p.Status, Problem: p}
 			continue
 		}
-		f := s.filed(c.party, o)
+		f := s.filed(c.party, o, true)
 		resp.Results[i] = BatchItem{Status: http.StatusCreated, Filed: &f}
 	}
 	bp := answerBufs.Get().(*[]byte)

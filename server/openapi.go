@@ -12,7 +12,7 @@ var summaries = map[string]string{
 	"GET /metrics":                        "Prometheus metrics.",
 	"GET /v1/openapi.json":                "This document.",
 	"POST /v1/intents":                    "File an intent (FileRequest). 201 FiledView; 409 missing-key or conflict listing the intents in question.",
-	"POST /v1/intents/batch":              "File many intents in one signed request (BatchRequest); each is decided on its own. 200 BatchResponse.",
+	"POST /v1/intents/batch":              "File many intents in one signed request (BatchRequest); each is decided on its own. 200 BatchResponse (each filed intent without its volumes and details, which are the request's).",
 	"POST /v1/intents/query":              "Intents conflicting with a volume (QueryRequest): yours in full, others' conflicting volumes only.",
 	"GET /v1/intents":                     "Your intents (add ?ended=true to include ended ones).",
 	"GET /v1/intents/{id}":                "One intent: yours in full; another party's only where it conflicts with yours.",

@@ -47,13 +47,19 @@ type Overlap struct {
 
 // ownView is the owner's view of its intent.
 func ownView(it *registry.Intent) IntentView {
-	pr := it.Priority
-	v := IntentView{ID: it.ID, Owner: it.Owner, OVN: it.OVN, Level: "own", State: it.State, Priority: &pr,
-		Created: &it.Created, Updated: &it.Updated, PreemptedBy: it.PreemptedBy, Details: json.RawMessage(it.Details)}
+	v := briefView(it)
+	v.Details = json.RawMessage(it.Details)
 	for _, vol := range it.Volumes {
 		v.Volumes = append(v.Volumes, vol.Spec())
 	}
 	return v
+}
+
+// briefView is ownView without the volumes and details.
+func briefView(it *registry.Intent) IntentView {
+	pr := it.Priority
+	return IntentView{ID: it.ID, Owner: it.Owner, OVN: it.OVN, Level: "own", State: it.State, Priority: &pr,
+		Created: &it.Created, Updated: &it.Updated, PreemptedBy: it.PreemptedBy}
 }
 
 // FiledView answers a successful write: the intent as its owner sees it,
@@ -69,11 +75,16 @@ type FiledView struct {
 
 // filedView builds the answer; levels are the owners' grants to the
 // filer, one per conflict (looked up under the service's lock by the
-// caller, so that the overlaps are computed outside it).
-func filedView(pol policy, levels []registry.Level, o service.Outcome) FiledView {
+// caller, so that the overlaps are computed outside it); brief leaves out
+// the intent's volumes and details (batch answers).
+func filedView(pol policy, levels []registry.Level, o service.Outcome, brief bool) FiledView {
 	f := FiledView{Entry: o.Entry.Index, Receipt: o.Receipt}
 	if o.Result.Intent != nil {
-		f.Intent = ownView(o.Result.Intent)
+		if brief {
+			f.Intent = briefView(o.Result.Intent)
+		} else {
+			f.Intent = ownView(o.Result.Intent)
+		}
 		if len(o.Result.Conflicts) > 0 {
 			f.Conflicts = make([]IntentView, 0, len(o.Result.Conflicts))
 		}
