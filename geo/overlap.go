@@ -237,9 +237,12 @@ func (r *cellReach) get() s1.ChordAngle {
 // b come within sep of each other: the coarse picture of a conflict that
 // can be shown to a party without showing either footprint. Cells are at
 // level (or coarser, down to level 0, so that there are at most maxCells)
-// and the level used is returned. A cell is kept if it comes within sep of
-// both footprints; the result covers the overlap, and may reach a cell
-// beyond it. The coarsest level used is 1 (a level below 1 is taken as
+// and the level used is returned. Every point within sep of both
+// footprints lies in a returned cell (the result covers the overlap), and
+// a cell is returned only if it comes within sep plus its own size of
+// both: the result may reach a cell beyond the overlap, and footprints up
+// to about twice sep (plus a cell) apart, which do not conflict, may have
+// cells between them. The coarsest level used is 1 (a level below 1 is taken as
 // 1): if even level 1 needs more than maxCells cells (it has 24), there
 // are none, at level 0.
 func OverlapCells(a, b *Volume, sep Meters, level, maxCells int) ([]s2.CellID, int) {
