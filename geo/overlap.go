@@ -242,9 +242,9 @@ func (r *cellReach) get() s1.ChordAngle {
 // a cell is returned only if it comes within sep plus its own size of
 // both: the result may reach a cell beyond the overlap, and footprints up
 // to about twice sep (plus a cell) apart, which do not conflict, may have
-// cells between them. The coarsest level used is 1 (a level below 1 is taken as
-// 1): if even level 1 needs more than maxCells cells (it has 24), there
-// are none, at level 0.
+// cells between them. The coarsest level used is 1 (a level below 1 is
+// taken as 1): if even level 1 needs more than maxCells cells (it has 24),
+// there are none, at level 0.
 func OverlapCells(a, b *Volume, sep Meters, level, maxCells int) ([]s2.CellID, int) {
 	level = max(level, 1)
 	// Where the footprints come within sep of each other lies in both
