@@ -40,45 +40,62 @@ func newCircle(c CircleSpec) (shape, error) {
 }
 
 // newPolygon validates a ring of [lat, lng] pairs and returns it normalised
-// (no closing vertex, counter-clockwise) with its prepared shape.
+// (no closing vertex, counter-clockwise) with its prepared shape. A plainly
+// counter-clockwise, small ring is prepared without an s2.Loop
+// (storedShape, exactly the same shape); any other goes through one
+// (loopShape), which also finds the orientation.
 func newPolygon(ring [][2]Degrees, maxArea float64, checkCrossing bool) ([][2]Degrees, shape, error) {
-	if n := len(ring); n > 1 && ring[0] == ring[n-1] {
-		ring = ring[:n-1] // GeoJSON-style closing vertex
-	}
-	if len(ring) < MinVertices || len(ring) > MaxVertices {
-		return nil, shape{}, fieldErr("polygon", len(ring), "must have %d to %d distinct vertices", MinVertices, MaxVertices)
-	}
-	pts := make([]s2.Point, len(ring))
-	for i, ll := range ring {
-		if err := checkLatLng(ll[0], ll[1]); err != nil {
-			return nil, shape{}, Prefix(fieldIndex("polygon", i), err)
-		}
-		pts[i] = LatLng{ll[0], ll[1]}.Point()
-	}
-	for i := range pts {
-		j := (i + 1) % len(pts)
-		if pts[i] == pts[j] {
-			return nil, shape{}, fieldErr(fieldIndex("polygon", j), ring[j], "repeats the vertex before it")
-		}
-		if pts[i].Dot(pts[j].Vector) < -1+1e-15 {
-			return nil, shape{}, fieldErr(fieldIndex("polygon", j), ring[j], "is antipodal to the vertex before it: the edge is undefined")
-		}
+	ring, pts, err := polygonPoints(ring)
+	if err != nil {
+		return nil, shape{}, err
 	}
 	if checkCrossing {
 		if i, j, ok := selfIntersection(pts); ok {
 			return nil, shape{}, fieldErr("polygon", nil, "edges %d and %d cross: the ring must not intersect itself", i, j)
 		}
 	}
-	if !checkCrossing {
-		if s, ok := storedShape(pts); ok {
-			if a := s.area * float64(EarthRadius) * float64(EarthRadius); a > maxArea {
-				return nil, shape{}, fieldErr("polygon", nil, "area %.0f km² is larger than the maximum %.0f km²", a/1e6, maxArea/1e6)
-			}
-			return append([][2]Degrees(nil), ring...), s, nil
+	if s, ok := storedShape(pts); ok {
+		if a := s.area * float64(EarthRadius) * float64(EarthRadius); a > maxArea {
+			return nil, shape{}, fieldErr("polygon", nil, "area %.0f km² is larger than the maximum %.0f km²", a/1e6, maxArea/1e6)
+		}
+		return append([][2]Degrees(nil), ring...), s, nil
+	}
+	return loopShape(ring, pts, maxArea)
+}
+
+// polygonPoints checks the vertices of a ring (dropping a closing vertex)
+// and returns the ring and its points.
+func polygonPoints(ring [][2]Degrees) ([][2]Degrees, []s2.Point, error) {
+	if n := len(ring); n > 1 && ring[0] == ring[n-1] {
+		ring = ring[:n-1] // GeoJSON-style closing vertex
+	}
+	if len(ring) < MinVertices || len(ring) > MaxVertices {
+		return nil, nil, fieldErr("polygon", len(ring), "must have %d to %d distinct vertices", MinVertices, MaxVertices)
+	}
+	pts := make([]s2.Point, len(ring))
+	for i, ll := range ring {
+		if err := checkLatLng(ll[0], ll[1]); err != nil {
+			return nil, nil, Prefix(fieldIndex("polygon", i), err)
+		}
+		pts[i] = LatLng{ll[0], ll[1]}.Point()
+	}
+	for i := range pts {
+		j := (i + 1) % len(pts)
+		if pts[i] == pts[j] {
+			return nil, nil, fieldErr(fieldIndex("polygon", j), ring[j], "repeats the vertex before it")
+		}
+		if pts[i].Dot(pts[j].Vector) < -1+1e-15 {
+			return nil, nil, fieldErr(fieldIndex("polygon", j), ring[j], "is antipodal to the vertex before it: the edge is undefined")
 		}
 	}
+	return ring, pts, nil
+}
+
+// loopShape prepares a ring (its points pts, checked) through an s2.Loop:
+// reversed if it is given clockwise, so that the smaller region is inside.
+func loopShape(ring [][2]Degrees, pts []s2.Point, maxArea float64) ([][2]Degrees, shape, error) {
 	loop := s2.LoopFromPoints(pts)
-	out := ring
+	var out [][2]Degrees
 	if !loop.IsNormalized() {
 		// Given clockwise: keep the smaller region by reversing the ring.
 		out = make([][2]Degrees, len(ring))
@@ -104,9 +121,9 @@ func newPolygon(ring [][2]Degrees, maxArea float64, checkCrossing bool) ([][2]De
 	return out, s, nil
 }
 
-// storedShape prepares a stored polygon (counter-clockwise when it was
-// accepted) without building an s2.Loop, whose bounds and index cost most
-// of a restart's volume building: its area is the fan of triangles from
+// storedShape prepares a polygon (a stored one is counter-clockwise, as it
+// was accepted) without building an s2.Loop, whose bounds and index cost
+// most of building a volume: its area is the fan of triangles from
 // the first vertex (what s2.Loop.Area sums when no vertex is nearly
 // antipodal to the first), and whether s2.OriginPoint() is inside is
 // found as s2.Loop finds it, from whether the ring holds its second

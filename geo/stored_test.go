@@ -11,8 +11,8 @@ import (
 	"github.com/golang/geo/s2"
 )
 
-// TestStoredPolygonMatchesLoop: a stored polygon built without an s2.Loop
-// (storedShape) is exactly the one NewVolume builds through s2.Loop (same
+// TestStoredPolygonMatchesLoop: a polygon, filed or stored, built without
+// an s2.Loop (storedShape) is exactly the one built through s2.Loop (same
 // ring, area to the bit, origin side, bounds), for simple rings of every
 // size from a metre to a third of the sphere, at the poles and across the
 // antimeridian, given in either orientation; and the fast path is taken
@@ -51,16 +51,26 @@ func TestStoredPolygonMatchesLoop(t *testing.T) {
 			}
 		}
 		spec := VolumeSpec{Polygon: ring, AltLoM: 0, AltHiM: 100, Start: t0, End: t0.Add(time.Hour)}
+		// The oracle: the ring prepared through an s2.Loop, as a volume.
 		want, err := newVolume(spec, NoLimits, true)
 		if err != nil {
 			continue // rounding made an invalid ring: not what this tests
 		}
-		got, err := newVolume(spec, NoLimits, false)
+		r2, pts, err := polygonPoints(ring)
 		if err != nil {
-			t.Fatalf("ring %v: stored build failed: %v", ring, err)
+			t.Fatalf("ring %v: %v", ring, err)
 		}
-		if !reflect.DeepEqual(got, want) {
-			t.Fatalf("ring %v:\nstored %+v\nloop   %+v", ring, got.shape, want.shape)
+		if want.polygon, want.shape, err = loopShape(r2, pts, math.Inf(1)); err != nil {
+			t.Fatalf("ring %v: NewVolume accepted it, the loop path refuses it: %v", ring, err)
+		}
+		for _, checkCrossing := range []bool{true, false} { // filed, stored
+			got, err := newVolume(spec, NoLimits, checkCrossing)
+			if err != nil {
+				t.Fatalf("ring %v: build (crossings checked: %t) failed: %v", ring, checkCrossing, err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("ring %v (crossings checked: %t):\ngot  %+v\nloop %+v", ring, checkCrossing, got.shape, want.shape)
+			}
 		}
 		n++
 		if _, ok := storedShape(want.shape.verts); ok {
