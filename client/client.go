@@ -45,6 +45,12 @@ type Config struct {
 	LogKey string
 	// OnReceipt, if set, is called with every verified receipt, to keep it.
 	OnReceipt func(*ledger.Receipt)
+	// Extent asks the answers to writes (file, batch, update, state, end,
+	// and their refusals) for each overlap's altitude band and time window
+	// only, without its cells (?overlaps=extent): cheaper for the service
+	// to compute and for the client to read, for bulk filers that need
+	// only which intents conflict. Get and Conflicts still show the cells.
+	Extent bool
 }
 
 // Client talks to one service as one party.
@@ -197,16 +203,24 @@ func (c *Client) Do(ctx context.Context, method, path string, in, out any) error
 	return nil
 }
 
+// writePath is the path of a write, with ?overlaps=extent if so configured.
+func (c *Client) writePath(path string) string {
+	if c.cfg.Extent {
+		return path + "?overlaps=extent"
+	}
+	return path
+}
+
 // File files an intent.
 func (c *Client) File(ctx context.Context, r server.FileRequest) (*server.FiledView, error) {
 	var out server.FiledView
-	return c.filed(&out, registry.KindFile, c.Do(ctx, "POST", "/v1/intents", r, &out))
+	return c.filed(&out, registry.KindFile, c.Do(ctx, "POST", c.writePath("/v1/intents"), r, &out))
 }
 
 // FileBatch files many intents in one request.
 func (c *Client) FileBatch(ctx context.Context, rs []server.FileRequest) (*server.BatchResponse, error) {
 	var out server.BatchResponse
-	if err := c.Do(ctx, "POST", "/v1/intents/batch", server.BatchRequest{Intents: rs}, &out); err != nil {
+	if err := c.Do(ctx, "POST", c.writePath("/v1/intents/batch"), server.BatchRequest{Intents: rs}, &out); err != nil {
 		return &out, err
 	}
 	for _, it := range out.Results {
@@ -238,19 +252,19 @@ func (c *Client) List(ctx context.Context, ended bool) ([]server.IntentView, err
 // Update replaces an intent's volumes and priority.
 func (c *Client) Update(ctx context.Context, id registry.IntentID, r server.UpdateRequest) (*server.FiledView, error) {
 	var out server.FiledView
-	return c.filed(&out, registry.KindUpdate, c.Do(ctx, "PUT", "/v1/intents/"+url.PathEscape(string(id)), r, &out))
+	return c.filed(&out, registry.KindUpdate, c.Do(ctx, "PUT", c.writePath("/v1/intents/"+url.PathEscape(string(id))), r, &out))
 }
 
 // SetState changes an intent's state.
 func (c *Client) SetState(ctx context.Context, id registry.IntentID, ovn registry.OVN, state registry.State) (*server.FiledView, error) {
 	var out server.FiledView
-	return c.filed(&out, registry.KindSetState, c.Do(ctx, "POST", "/v1/intents/"+url.PathEscape(string(id))+"/state", server.StateRequest{OVN: ovn, State: state}, &out))
+	return c.filed(&out, registry.KindSetState, c.Do(ctx, "POST", c.writePath("/v1/intents/"+url.PathEscape(string(id))+"/state"), server.StateRequest{OVN: ovn, State: state}, &out))
 }
 
 // End ends an intent.
 func (c *Client) End(ctx context.Context, id registry.IntentID, ovn registry.OVN) (*server.FiledView, error) {
 	var out server.FiledView
-	return c.filed(&out, registry.KindEnd, c.Do(ctx, "POST", "/v1/intents/"+url.PathEscape(string(id))+"/end", server.EndRequest{OVN: ovn}, &out))
+	return c.filed(&out, registry.KindEnd, c.Do(ctx, "POST", c.writePath("/v1/intents/"+url.PathEscape(string(id))+"/end"), server.EndRequest{OVN: ovn}, &out))
 }
 
 // Query lists the intents conflicting with a volume.

@@ -1289,3 +1289,91 @@ func TestRateLimit(t *testing.T) {
 		})
 	}
 }
+
+// TestOverlapsExtent checks ?overlaps=extent on writes: their answers,
+// refusals and batches show each overlap's band and window as the default
+// answers do, without cells (not even the keys), and a bad value is
+// refused before anything is written.
+func TestOverlapsExtent(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envConfig{})
+	e.addMembers(t, "alpha", "bravo")
+	x, y := e.spot(), e.spot()
+	a := e.file(t, "alpha", server.FileRequest{Priority: 10, Volumes: []geo.VolumeSpec{e.vol(x)}})
+	a2 := e.file(t, "alpha", server.FileRequest{Priority: 10, Volumes: []geo.VolumeSpec{e.vol(y)}})
+	noCells := func(t *testing.T, r *reply) {
+		t.Helper()
+		if bytes.Contains(r.body, []byte(`"cells"`)) || bytes.Contains(r.body, []byte(`"cell_level"`)) {
+			t.Errorf("answer shows cells: %s", r.body)
+		}
+	}
+	// seen is what bravo is shown of id by a read, without the cells.
+	seen := func(t *testing.T, id registry.IntentID) []server.IntentView {
+		return stripCells(t, e.getIntent(t, "bravo", id))
+	}
+	t.Run("refusal", func(t *testing.T) {
+		fr := server.FileRequest{ID: service.NewUUID(), Priority: 20, Volumes: []geo.VolumeSpec{e.vol(x)}}
+		r := e.do(t, request{as: "bravo", method: "POST", path: "/v1/intents?overlaps=extent", body: fr})
+		p := wantProblem(t, r, http.StatusConflict, server.TypeMissingKey)
+		noCells(t, r)
+		want := []server.IntentView{disclosed(a, []geo.VolumeSpec{e.vol(x)}, nil)}
+		if d := cmp.Diff(want, p.Intents); d != "" {
+			t.Errorf("refusal with ?overlaps=extent (-want +got):\n%s", d)
+		}
+		// The same refusal by default shows the same, with cells.
+		for _, path := range []string{"/v1/intents", "/v1/intents?overlaps=cells"} {
+			p = wantProblem(t, e.do(t, request{as: "bravo", method: "POST", path: path, body: fr}), http.StatusConflict, server.TypeMissingKey)
+			if d := cmp.Diff(want, stripCells(t, p.Intents...)); d != "" {
+				t.Errorf("refusal of %s (-want +got):\n%s", path, d)
+			}
+		}
+	})
+	t.Run("filed", func(t *testing.T) {
+		fr := server.FileRequest{ID: service.NewUUID(), Priority: 20, Volumes: []geo.VolumeSpec{e.vol(x)}, Key: []registry.OVN{a.Intent.OVN}}
+		r := e.do(t, request{as: "bravo", method: "POST", path: "/v1/intents?overlaps=extent", body: fr})
+		var f server.FiledView
+		wantJSON(t, r, http.StatusCreated, &f)
+		noCells(t, r)
+		if d := cmp.Diff(seen(t, a.Intent.ID), f.Conflicts); d != "" || len(f.Conflicts) != 1 {
+			t.Errorf("filed with ?overlaps=extent: conflicts (-read +answer):\n%s", d)
+		}
+		if len(f.Intent.Volumes) != 1 { // a single filing's answer still shows the intent in full
+			t.Errorf("filed intent %+v: want its volume", f.Intent)
+		}
+	})
+	t.Run("batch", func(t *testing.T) {
+		br := server.BatchRequest{Intents: []server.FileRequest{
+			{ID: service.NewUUID(), Priority: 20, Volumes: []geo.VolumeSpec{e.vol(y)}, Key: []registry.OVN{a2.Intent.OVN}},
+			{ID: service.NewUUID(), Priority: 20, Volumes: []geo.VolumeSpec{e.vol(e.spot())}},
+			{ID: service.NewUUID(), Priority: 20, Volumes: []geo.VolumeSpec{e.vol(x)}}, // no key for a
+		}}
+		r := e.do(t, request{as: "bravo", method: "POST", path: "/v1/intents/batch?overlaps=extent", body: br})
+		var resp server.BatchResponse
+		wantJSON(t, r, http.StatusOK, &resp)
+		noCells(t, r)
+		if len(resp.Results) != 3 || resp.Results[0].Filed == nil || resp.Results[1].Filed == nil || resp.Results[2].Problem == nil {
+			t.Fatalf("results %+v: want two filed and one refused", resp.Results)
+		}
+		if d := cmp.Diff(seen(t, a2.Intent.ID), resp.Results[0].Filed.Conflicts); d != "" {
+			t.Errorf("batch item 0: conflicts (-read +answer):\n%s", d)
+		}
+		if c := resp.Results[1].Filed.Conflicts; len(c) != 0 {
+			t.Errorf("batch item 1: conflicts %+v, want none", c)
+		}
+		if p := resp.Results[2].Problem; p.Type != server.TypeMissingKey || len(p.Intents) != 1 || p.Intents[0].ID != a.Intent.ID || len(p.Intents[0].Overlaps) != 1 {
+			t.Errorf("batch item 2: problem %+v, want missing key for %s with its overlap", p, a.Intent.ID)
+		}
+	})
+	t.Run("bad value", func(t *testing.T) {
+		for _, q := range []string{"?overlaps=none", "?overlaps=", "?overlaps=cells&overlaps=extent", "?overlaps=EXTENT"} {
+			n := e.numIntents()
+			fr := server.FileRequest{ID: service.NewUUID(), Priority: 1, Volumes: []geo.VolumeSpec{e.vol(e.spot())}}
+			wantProblem(t, e.do(t, request{as: "bravo", method: "POST", path: "/v1/intents" + q, body: fr}), http.StatusBadRequest, server.TypeValidation)
+			br := server.BatchRequest{Intents: []server.FileRequest{{ID: service.NewUUID(), Priority: 1, Volumes: []geo.VolumeSpec{e.vol(e.spot())}}}}
+			wantProblem(t, e.do(t, request{as: "bravo", method: "POST", path: "/v1/intents/batch" + q, body: br}), http.StatusBadRequest, server.TypeValidation)
+			if got := e.numIntents(); got != n {
+				t.Errorf("%s: %d intents after two refused writes, want %d", q, got, n)
+			}
+		}
+	})
+}

@@ -131,25 +131,49 @@ func (s *Server) fileIntent(w http.ResponseWriter, r *http.Request, c *call) err
 }
 
 func (s *Server) submit(w http.ResponseWriter, r *http.Request, cmd service.Command, status int) error {
+	extent, err := overlapsParam(r)
+	if err != nil {
+		return err
+	}
 	if err := s.checkQuota(cmd); err != nil {
 		return err
 	}
 	o, err := s.svc.Submit(r.Context(), cmd)
 	if err != nil {
-		return s.refused(cmd, o, err)
+		return s.refused(cmd, o, err, extent)
 	}
-	f := s.filed(cmd.Entry.Party, o, false)
+	f := s.filed(cmd.Entry.Party, o, false, extent)
 	b, ok := AppendFiledView(make([]byte, 0, 4096), &f)
 	writeEncoded(w, status, b, ok, f)
 	return nil
 }
 
-// filed is the answer to an accepted write, as its filer may see it.
-func (s *Server) filed(party registry.PartyID, o service.Outcome, brief bool) FiledView {
+// overlapsParam reads the query parameter overlaps of a write: cells (the
+// default) shows each overlap in the answer with its cells, extent only
+// with its altitude band and time window, much cheaper to compute and to
+// read (GET /v1/intents/{id} and /v1/conflicts still show the cells).
+func overlapsParam(r *http.Request) (extent bool, err error) {
+	if r.URL.RawQuery == "" {
+		return false, nil
+	}
+	switch v := r.URL.Query()["overlaps"]; {
+	case len(v) == 0 || len(v) == 1 && v[0] == "cells":
+		return false, nil
+	case len(v) == 1 && v[0] == "extent":
+		return true, nil
+	default:
+		return false, invalidf("query parameter overlaps=%q: want one of cells (the default) or extent", strings.Join(v, ","))
+	}
+}
+
+// filed is the answer to an accepted write, as its filer may see it
+// (extent: overlaps without cells).
+func (s *Server) filed(party registry.PartyID, o service.Outcome, brief, extent bool) FiledView {
 	var pol policy
 	levels := make([]registry.Level, len(o.Result.Conflicts))
 	s.svc.View(func(reg *registry.Registry) {
 		pol = s.policyFor(reg, party)
+		pol.extent = extent
 		for i, c := range o.Result.Conflicts {
 			levels[i] = pol.level(c.Intent.Owner)
 		}
@@ -161,7 +185,7 @@ func (s *Server) filed(party registry.PartyID, o service.Outcome, brief bool) Fi
 // refused turns the error of a submitted command into its answer: a
 // refusal shows the intents in question against the command's volumes
 // and counts what it disclosed against the party's quota.
-func (s *Server) refused(cmd service.Command, o service.Outcome, err error) error {
+func (s *Server) refused(cmd service.Command, o service.Outcome, err error, extent bool) error {
 	var ref *registry.RefusalError
 	if !errors.As(err, &ref) {
 		return err
@@ -174,10 +198,14 @@ func (s *Server) refused(cmd service.Command, o service.Outcome, err error) erro
 		mine = cmd.Entry.Update.Volumes
 	}
 	s.quotas.disclosed(cmd.Entry.Party, len(ref.Intents), s.cfg.Now())
-	return s.refusal(cmd.Entry.Party, ref, mine, o)
+	return s.refusal(cmd.Entry.Party, ref, mine, o, extent)
 }
 
 func (s *Server) fileBatch(w http.ResponseWriter, r *http.Request, c *call) error {
+	extent, err := overlapsParam(r)
+	if err != nil {
+		return err
+	}
 	var br BatchRequest
 	if b, ok := readBatchRequest(c.body); ok {
 		br = *b
@@ -209,11 +237,11 @@ func (s *Server) fileBatch(w http.ResponseWriter, r *http.Request, c *call) erro
 	for k, o := range s.svc.SubmitAll(r.Context(), cmds) {
 		i := at[k]
 		if o.Err != nil {
-			p := s.problemFor(c.party, s.refused(cmds[k], o, o.Err))
+			p := s.problemFor(c.party, s.refused(cmds[k], o, o.Err, extent))
 			resp.Results[i] = BatchItem{Status: p.Status, Problem: p}
 			continue
 		}
-		f := s.filed(c.party, o, true)
+		f := s.filed(c.party, o, true, extent)
 		resp.Results[i] = BatchItem{Status: http.StatusCreated, Filed: &f}
 	}
 	bp := answerBufs.Get().(*[]byte)

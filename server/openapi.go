@@ -11,8 +11,8 @@ var summaries = map[string]string{
 	"GET /healthz":                        "Liveness: ok and the last entry index.",
 	"GET /metrics":                        "Prometheus metrics.",
 	"GET /v1/openapi.json":                "This document.",
-	"POST /v1/intents":                    "File an intent (FileRequest). 201 FiledView; 409 missing-key or conflict listing the intents in question.",
-	"POST /v1/intents/batch":              "File many intents in one signed request (BatchRequest); each is decided on its own. 200 BatchResponse (each filed intent without its volumes and details, which are the request's).",
+	"POST /v1/intents":                    "File an intent (FileRequest). 201 FiledView; 409 missing-key or conflict listing the intents in question. ?overlaps=extent: overlaps without cells.",
+	"POST /v1/intents/batch":              "File many intents in one signed request (BatchRequest); each is decided on its own. 200 BatchResponse (each filed intent without its volumes and details, which are the request's). ?overlaps=extent: overlaps without cells, much cheaper for bulk filers.",
 	"POST /v1/intents/query":              "Intents conflicting with a volume (QueryRequest): yours in full, others' conflicting volumes only.",
 	"GET /v1/intents":                     "Your intents (add ?ended=true to include ended ones).",
 	"GET /v1/intents/{id}":                "One intent: yours in full; another party's only where it conflicts with yours.",
@@ -41,6 +41,12 @@ var summaries = map[string]string{
 	"POST /v1/log/cosignatures":           "Record your cosignature (C2SP tlog-cosignature) of a checkpoint of this log (CosignRequest).",
 }
 
+// overlapsRoutes are the writes that take ?overlaps= (overlapsParam).
+var overlapsRoutes = map[string]bool{
+	"POST /v1/intents": true, "POST /v1/intents/batch": true, "PUT /v1/intents/{id}": true,
+	"POST /v1/intents/{id}/state": true, "POST /v1/intents/{id}/end": true,
+}
+
 func (s *Server) openapiDoc() map[string]any {
 	paths := map[string]any{}
 	for _, rt := range s.routes {
@@ -64,6 +70,11 @@ func (s *Server) openapiDoc() map[string]any {
 			if strings.HasPrefix(seg, "{") {
 				params = append(params, map[string]any{"name": strings.Trim(seg, "{}"), "in": "path", "required": true, "schema": map[string]any{"type": "string"}})
 			}
+		}
+		if overlapsRoutes[rt.method+" "+rt.pattern] {
+			params = append(params, map[string]any{"name": "overlaps", "in": "query", "required": false,
+				"description": "How the answer shows each overlap with another party's intent: cells (the default: S2 cells, altitude band, time window) or extent (band and window only; GET /v1/intents/{id} and /v1/conflicts still show the cells).",
+				"schema":      map[string]any{"type": "string", "enum": []any{"cells", "extent"}, "default": "cells"}})
 		}
 		if params != nil {
 			op["parameters"] = params

@@ -27,6 +27,9 @@ type policy struct {
 	viewer    registry.PartyID
 	cellLevel int
 	sep       geo.Separation
+	// extent leaves out the overlaps' cells, the costly part of a conflict
+	// view (?overlaps=extent): only their altitude band and time window.
+	extent bool
 }
 
 // DefaultCellLevel is the S2 level of overlap cells (about 1 km).
@@ -131,8 +134,11 @@ func (p policy) mayReadContent(author registry.PartyID) bool {
 
 // overlap describes where a (the viewer's) and b come too close.
 func (p policy) overlap(a, b *geo.Volume) Overlap {
-	cells, level := geo.OverlapCells(a, b, p.sep.Horizontal, p.cellLevel, maxOverlapCells)
-	o := Overlap{CellLevel: level, Cells: cellTokens(cells)}
+	var o Overlap
+	if !p.extent {
+		cells, level := geo.OverlapCells(a, b, p.sep.Horizontal, p.cellLevel, maxOverlapCells)
+		o.CellLevel, o.Cells = level, cellTokens(cells)
+	}
 	o.AltLoM, o.AltHiM = shared(a.AltLo(), a.AltHi(), b.AltLo(), b.AltHi())
 	s, e := shared(a.StartNano(), a.EndNano(), b.StartNano(), b.EndNano())
 	o.Start, o.End = time.Unix(0, s).UTC(), time.Unix(0, e).UTC()

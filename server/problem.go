@@ -74,7 +74,7 @@ func (s *Server) problemFor(caller registry.PartyID, err error) *Problem {
 	}
 	var ref *registry.RefusalError
 	if errors.As(err, &ref) {
-		return s.refusal(caller, ref, nil, service.Outcome{})
+		return s.refusal(caller, ref, nil, service.Outcome{}, false)
 	}
 	var br *badRequest
 	switch {
@@ -114,8 +114,9 @@ type DisclosureRef struct {
 
 // refusal is the 409 for a refused filing or update of volumes mine: the
 // intents in question as the caller may see them, and the entry that
-// recorded the disclosure (o, if it was logged).
-func (s *Server) refusal(caller registry.PartyID, ref *registry.RefusalError, mine []*geo.Volume, o service.Outcome) *Problem {
+// recorded the disclosure (o, if it was logged); extent leaves out the
+// overlaps' cells (?overlaps=extent).
+func (s *Server) refusal(caller registry.PartyID, ref *registry.RefusalError, mine []*geo.Volume, o service.Outcome, extent bool) *Problem {
 	typ, title := TypeConflict, "conflict with intents of equal or higher priority"
 	if errors.Is(ref.Reason, registry.ErrMissingKey) {
 		typ, title = TypeMissingKey, "missing key: present the current OVN of each conflicting intent"
@@ -123,6 +124,7 @@ func (s *Server) refusal(caller registry.PartyID, ref *registry.RefusalError, mi
 	p := &Problem{Type: typ, Title: title, Status: http.StatusConflict, Detail: ref.Error()}
 	s.svc.View(func(reg *registry.Registry) {
 		pol := s.policyFor(reg, caller)
+		pol.extent = extent
 		for _, c := range ref.Intents {
 			p.Intents = append(p.Intents, pol.conflictView(c.Intent, mine, c.Pairs))
 		}

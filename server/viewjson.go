@@ -159,22 +159,23 @@ func appendOverlap(b []byte, o *Overlap) (_ []byte, ok bool) {
 	if !canonjson.TimeOK(o.Start) || !canonjson.TimeOK(o.End) || !finite(float64(o.AltLoM)) || !finite(float64(o.AltHiM)) {
 		return b, false
 	}
-	b = append(b, `{"cells":`...)
-	if o.Cells == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
+	b = append(b, '{')
+	if o.Cells != nil {
+		b = append(b, `"cells":[`...)
 		for i, c := range o.Cells {
 			if i > 0 {
 				b = append(b, ',')
 			}
 			b = canonjson.AppendString(b, c)
 		}
-		b = append(b, ']')
+		b = append(b, "],"...)
 	}
-	b = append(b, `,"cell_level":`...)
-	b = strconv.AppendInt(b, int64(o.CellLevel), 10)
-	b = append(b, `,"alt_lo_m":`...)
+	if o.CellLevel != 0 {
+		b = append(b, `"cell_level":`...)
+		b = strconv.AppendInt(b, int64(o.CellLevel), 10)
+		b = append(b, ',')
+	}
+	b = append(b, `"alt_lo_m":`...)
 	b = canonjson.AppendFloat(b, float64(o.AltLoM))
 	b = append(b, `,"alt_hi_m":`...)
 	b = canonjson.AppendFloat(b, float64(o.AltHiM))
@@ -328,17 +329,20 @@ func readIntentView(r *canonjson.Reader) IntentView {
 
 func readOverlap(r *canonjson.Reader) Overlap {
 	var o Overlap
-	r.Lit(`{"cells":`)
-	switch {
-	case r.Next("null"):
-	case r.Next("[]"):
-		o.Cells = []string{}
-	default:
-		o.Cells = r.Strings()
+	r.Lit("{")
+	if r.Next(`"cells":`) {
+		if r.Next("[]") {
+			o.Cells = []string{}
+		} else {
+			o.Cells = r.Strings()
+		}
+		r.Lit(",")
 	}
-	r.Lit(`,"cell_level":`)
-	o.CellLevel = r.Int()
-	r.Lit(`,"alt_lo_m":`)
+	if r.Next(`"cell_level":`) {
+		o.CellLevel = r.Int()
+		r.Lit(",")
+	}
+	r.Lit(`"alt_lo_m":`)
 	o.AltLoM = geo.Meters(r.Float())
 	r.Lit(`,"alt_hi_m":`)
 	o.AltHiM = geo.Meters(r.Float())

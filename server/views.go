@@ -35,10 +35,12 @@ type IntentView struct {
 // Overlap is where one of the viewer's volumes and one of the other
 // party's come too close: S2 cells (tokens) covering it, the altitude band
 // and the time window both share (widened by the separation minima: when
-// they only come within the minima, the gap between them).
+// they only come within the minima, the gap between them). Cells is empty
+// at level 0 when even level 1 would need too many; Cells and CellLevel
+// are absent (nil, 0) in answers asked for with ?overlaps=extent.
 type Overlap struct {
-	Cells     []string   `json:"cells"`
-	CellLevel int        `json:"cell_level"`
+	Cells     []string   `json:"cells,omitzero"`
+	CellLevel int        `json:"cell_level,omitzero"`
 	AltLoM    geo.Meters `json:"alt_lo_m"`
 	AltHiM    geo.Meters `json:"alt_hi_m"`
 	Start     time.Time  `json:"start"`

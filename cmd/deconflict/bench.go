@@ -34,9 +34,13 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	n := fs.Int("n", 0, "file only the first n intents (0: all)")
 	restartOnly := fs.Bool("restart", false, "time a start-up (open, snapshot, replay, then the background audit) of the store in -dir that an earlier -durable or -http run left, in this fresh process; it ends with a clean stop, which saves a snapshot: copy the directory first to time the same start-up again")
 	snapEvery := fs.Int("snapshot-every", 0, "with -durable or -http: entries between registry snapshots, or half the intents held if more (0: the service's default)")
+	overlaps := fs.String("overlaps", "cells", "with -http: how answers show each overlap: cells, or extent (altitude band and time window only, ?overlaps=extent)")
 	receipts := fs.Bool("receipts", true, "with -durable or -http: sign a checkpoint per batch and answer each write with a receipt (-http clients verify them)")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *overlaps != "cells" && *overlaps != "extent" {
+		return fmt.Errorf("-overlaps %q: want cells or extent", *overlaps)
 	}
 	if *clients < 1 || *batch < 0 || *batch > 1000 || *n < 0 || *snapEvery < 0 {
 		return errors.New("need -c >= 1, 0 <= -batch <= 1000, -n >= 0 and -snapshot-every >= 0")
@@ -75,7 +79,7 @@ func runBench(ctx context.Context, e *env, args []string) error {
 	}
 	if *durable || *overHTTP {
 		defer pprof.StopCPUProfile()
-		sb := &svcBench{e: e, intents: intents, clients: *clients, batch: *batch, http: *overHTTP, dir: *dir, receipts: *receipts, snapshotEvery: *snapEvery}
+		sb := &svcBench{e: e, intents: intents, clients: *clients, batch: *batch, http: *overHTTP, dir: *dir, receipts: *receipts, snapshotEvery: *snapEvery, extent: *overlaps == "extent"}
 		if err := sb.run(ctx); err != nil {
 			return err
 		}

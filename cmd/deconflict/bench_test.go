@@ -82,13 +82,18 @@ func TestBenchEngineMatchesAllPairs(t *testing.T) {
 }
 
 // TestBenchDurableHTTP runs the service benchmark over HTTP, one intent
-// per request and in batches, and checks it finds the same pairs.
+// per request and in batches, with answers with and without overlap cells,
+// and checks it finds the same pairs.
 func TestBenchDurableHTTP(t *testing.T) {
 	intents := sharedWorkload(t, 600)
 	want := bruteForceConflicts(context.Background(), intents, nil)
-	for _, batch := range []int{0, 50} {
+	for _, run := range []struct {
+		batch  int
+		extent bool
+	}{{0, false}, {50, false}, {50, true}} {
+		batch := run.batch
 		var out bytes.Buffer
-		sb := &svcBench{e: &env{stdout: &out, stderr: io.Discard}, intents: intents, clients: 4, batch: batch, http: true, dir: t.TempDir()}
+		sb := &svcBench{e: &env{stdout: &out, stderr: io.Discard}, intents: intents, clients: 4, batch: batch, http: true, extent: run.extent, dir: t.TempDir()}
 		if err := sb.run(context.Background()); err != nil {
 			t.Fatalf("batch %d: %v", batch, err)
 		}

@@ -37,6 +37,7 @@ type svcBench struct {
 	batch         int
 	http          bool
 	receipts      bool // the log signs checkpoints and answers with receipts
+	extent        bool // answers show overlaps without cells (?overlaps=extent)
 	snapshotEvery int
 	dir           string
 	conflict      [][]string
@@ -118,7 +119,7 @@ func (b *svcBench) run(ctx context.Context) error {
 		}
 		clients := map[string]*client.Client{}
 		for id, k := range keys {
-			c, err := client.New(client.Config{BaseURL: addr, Party: id, Key: k, Audience: "bench", LogKey: lk, HTTP: &http.Client{Transport: tr, Timeout: time.Minute}})
+			c, err := client.New(client.Config{BaseURL: addr, Party: id, Key: k, Audience: "bench", LogKey: lk, Extent: b.extent, HTTP: &http.Client{Transport: tr, Timeout: time.Minute}})
 			if err != nil {
 				return err
 			}
@@ -126,6 +127,9 @@ func (b *svcBench) run(ctx context.Context) error {
 		}
 		b.httpc = clients
 		mode = fmt.Sprintf("durable over HTTP, signed requests, %s", plural(max(1, b.batch), "intent")+" per request")
+		if b.extent {
+			mode += ", overlaps without cells"
+		}
 		file = func(ctx context.Context, worker int, items []int) ([]outcomeIDs, error) {
 			return b.fileHTTP(ctx, clients, items)
 		}
