@@ -299,7 +299,7 @@ function volumeBlock(v, i) {
 
 function overlapBlock(o, i) {
   return el('div', { class: 'vol overlap', 'data-testid': 'detail-overlap' },
-    el('div', {}, el('b', { text: `overlap ${i + 1}: ` }), `${o.cells?.length || 0} cells at S2 level ${o.cell_level}`),
+    el('div', {}, el('b', { text: `overlap ${i + 1}: ` }), `${o.cells?.length || 0} cells at S2 level ${o.cell_level ?? 0}`),
     el('div', {}, 'altitude ', el('b', { text: fmtAlt(o.alt_lo_m, o.alt_hi_m) })),
     el('div', {}, fmtWindow(Date.parse(o.start), Date.parse(o.end))));
 }
