@@ -285,8 +285,18 @@ func (r *Reader) Time() time.Time {
 
 // number reads a number literal in JSON's grammar and returns it.
 func (r *Reader) number() string {
+	lit := r.numberBytes()
 	if !r.ok {
 		return ""
+	}
+	return string(lit)
+}
+
+// numberBytes reads a number literal in JSON's grammar and returns its
+// bytes (part of the input).
+func (r *Reader) numberBytes() []byte {
+	if !r.ok {
+		return nil
 	}
 	b, j := r.b, r.i
 	digits := func() bool {
@@ -304,13 +314,13 @@ func (r *Reader) number() string {
 		j++
 	case !digits():
 		r.ok = false
-		return ""
+		return nil
 	}
 	if j < len(b) && b[j] == '.' {
 		j++
 		if !digits() {
 			r.ok = false
-			return ""
+			return nil
 		}
 	}
 	if j < len(b) && (b[j] == 'e' || b[j] == 'E') {
@@ -320,26 +330,71 @@ func (r *Reader) number() string {
 		}
 		if !digits() {
 			r.ok = false
-			return ""
+			return nil
 		}
 	}
-	s := string(b[r.i:j])
+	lit := b[r.i:j]
 	r.i = j
-	return s
+	return lit
 }
 
 // Float reads a float64.
 func (r *Reader) Float() float64 {
-	s := r.number()
+	lit := r.numberBytes()
 	if !r.ok {
 		return 0
 	}
-	f, err := strconv.ParseFloat(s, 64)
+	if f, ok := exactDecimal(lit); ok {
+		return f
+	}
+	f, err := strconv.ParseFloat(string(lit), 64)
 	if err != nil {
 		r.ok = false
 		return 0
 	}
 	return f
+}
+
+// pow10 holds the powers of ten a float64 holds exactly.
+var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+// exactDecimal is strconv.ParseFloat of a number literal without exponent
+// whose digits, read as an integer m, are at most 2^53, with at most 22
+// after the point (most coordinates and altitudes): m and 10^k are exact
+// float64s then, and one division rounds m/10^k correctly, as ParseFloat
+// does. ok is false for any other literal.
+func exactDecimal(lit []byte) (float64, bool) {
+	neg := len(lit) > 0 && lit[0] == '-'
+	if neg {
+		lit = lit[1:]
+	}
+	var m uint64
+	frac, n, point := 0, 0, false
+	for _, c := range lit {
+		switch {
+		case c >= '0' && c <= '9':
+			if n++; n > 16 { // 10^16 > 2^53: checked below for 16 digits
+				return 0, false
+			}
+			m = m*10 + uint64(c-'0')
+			if point {
+				frac++
+			}
+		case c == '.' && !point:
+			point = true
+		default:
+			return 0, false
+		}
+	}
+	if n == 0 || m > 1<<53 || frac >= len(pow10) {
+		return 0, false
+	}
+	f := float64(m) / pow10[frac]
+	if neg {
+		f = -f
+	}
+	return f, true
 }
 
 // Int reads an int.

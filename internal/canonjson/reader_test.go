@@ -3,8 +3,10 @@ package canonjson
 import (
 	"encoding/base64"
 	"encoding/json"
+	"math"
 	"math/rand/v2"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -128,5 +130,54 @@ func TestStringsInContext(t *testing.T) {
 		if !rd.Done() || n != 7 || !reflect.DeepEqual(got, want) {
 			t.Errorf("%s: read %q then %d (done %v); want %q then 7", arr, got, n, rd.Done(), want)
 		}
+	}
+}
+
+// TestFloatMatchesParseFloat: Float reads decimals (coordinates, metres)
+// to exactly the bits strconv.ParseFloat gives, on both of its paths: the
+// exact division for up to 16 digits, and ParseFloat for the rest.
+func TestFloatMatchesParseFloat(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	digits := func(n int) string {
+		var sb strings.Builder
+		for range n {
+			sb.WriteByte(byte('0' + r.IntN(10)))
+		}
+		return sb.String()
+	}
+	fast := 0
+	const n = 300_000
+	for i := range n {
+		lit := digits(1 + r.IntN(17))
+		if len(lit) > 1 && lit[0] == '0' {
+			lit = lit[1:] // JSON has no leading zeros
+			if lit[0] == '0' {
+				lit = "0"
+			}
+		}
+		if r.IntN(4) > 0 {
+			lit += "." + strings.Repeat("0", r.IntN(4)) + digits(1+r.IntN(22))
+		}
+		if i%7 == 0 { // 2^53 and its neighbours, and the largest exact power
+			lit = []string{"9007199254740992", "9007199254740993", "9007199254740991", "0.9007199254740993", "1.0000000000000000000001", "0", "0.0"}[r.IntN(7)]
+		}
+		if r.IntN(2) == 0 {
+			lit = "-" + lit
+		}
+		want, err := strconv.ParseFloat(lit, 64)
+		if err != nil {
+			t.Fatalf("%s: %v", lit, err)
+		}
+		rd := NewReader([]byte(lit))
+		got := rd.Float()
+		if !rd.Done() || math.Float64bits(got) != math.Float64bits(want) {
+			t.Fatalf("Float(%s) = %v (%#x), ParseFloat %v (%#x)", lit, got, math.Float64bits(got), want, math.Float64bits(want))
+		}
+		if _, ok := exactDecimal([]byte(lit)); ok {
+			fast++
+		}
+	}
+	if fast < n/4 || fast > n*3/4 {
+		t.Fatalf("%d of %d literals on the exact path: the generator does not test both paths", fast, n)
 	}
 }
