@@ -131,6 +131,34 @@ func TestLogEndpoints(t *testing.T) {
 	wantProblem(t, content("carol", b.Entry), http.StatusForbidden, server.TypeForbidden)
 	wantProblem(t, content("bravo", a.Entry), http.StatusForbidden, server.TypeForbidden)
 	wantProblem(t, content("alpha", 999), http.StatusNotFound, server.TypeNotFound)
+	// An entry of a batch is never readable by the alerted party: the
+	// batch's body holds the other items (their volumes, details and
+	// keys), whatever the query of the request; a single filing with the
+	// same query is, under the full grant.
+	for _, path := range []string{"/v1/intents/batch", "/v1/intents/batch?overlaps=extent", "/v1/intents/batch?overlaps=cells", "/v1/intents?overlaps=extent"} {
+		s := e.spot()
+		x := e.file(t, "alpha", server.FileRequest{Priority: 10, Volumes: []geo.VolumeSpec{e.vol(s)}})
+		fr := server.FileRequest{ID: service.NewUUID(), Priority: 20, Volumes: []geo.VolumeSpec{e.vol(s)}, Key: []registry.OVN{x.Intent.OVN}}
+		var entry uint64
+		if batch := strings.Contains(path, "batch"); batch {
+			var resp server.BatchResponse
+			wantJSON(t, e.do(t, request{as: "bravo", method: "POST", path: path, body: server.BatchRequest{Intents: []server.FileRequest{fr}}}), http.StatusOK, &resp)
+			if len(resp.Results) != 1 || resp.Results[0].Filed == nil {
+				t.Fatalf("%s: %+v", path, resp.Results)
+			}
+			entry = resp.Results[0].Filed.Entry
+			wantProblem(t, content("alpha", entry), http.StatusForbidden, server.TypeForbidden)
+		} else {
+			var f server.FiledView
+			wantJSON(t, e.do(t, request{as: "bravo", method: "POST", path: path, body: fr}), http.StatusCreated, &f)
+			entry = f.Entry
+			wantJSON(t, content("alpha", entry), http.StatusOK, nil)
+		}
+		if got := e.alertsOf(t, "alpha", entry-1); len(got) == 0 {
+			t.Errorf("%s: alpha was not alerted by entry %d", path, entry)
+		}
+		wantJSON(t, content("bravo", entry), http.StatusOK, nil) // the author
+	}
 
 	// More entries; consistency from the first checkpoint.
 	c := e.file(t, "carol", server.FileRequest{Priority: 1, Volumes: []geo.VolumeSpec{e.vol(e.spot())}})

@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -136,6 +137,7 @@ type pending struct {
 	cmd     Command
 	volumes []byte // the JSON of the command's volumes, made by the submitter
 	reply   chan outcome
+	shared  bool // submitted with others (SubmitAll): its request holds them too
 }
 
 // newPending makes the pending form of cmd, encoding its volumes on the
@@ -367,6 +369,7 @@ func (s *Service) SubmitAll(ctx context.Context, cmds []Command) []Outcome {
 			continue
 		}
 		p := newPending(c)
+		p.shared = true
 		if err := s.send(ctx, p); err != nil {
 			out[i].Err = err
 			continue
@@ -665,7 +668,7 @@ func (s *Service) enqueue(b *batch, p *pending, e registry.Entry, res registry.R
 			s.reqAt[req] = e.Index
 		}
 	}
-	b.logged = append(b.logged, loggedRec{rec, contentReaders(e, res, p.cmd, rec.RequestAt)})
+	b.logged = append(b.logged, loggedRec{rec, contentReaders(e, res, p.cmd, rec.RequestAt, p.shared)})
 	b.waiters = append(b.waiters, p)
 	b.results = append(b.results, outcome{res: res, entry: e, err: refusal})
 }
@@ -676,10 +679,16 @@ func (s *Service) enqueue(b *batch, p *pending, e registry.Entry, res registry.R
 // party. So e must name (as a conflict, a disclosed intent, or an OVN in
 // the key of the command) intents of the author and that party alone, and
 // must not hold or refer to a batch request (whose body holds other
-// items).
-func contentReaders(e registry.Entry, res registry.Result, cmd Command, requestAt uint64) []string {
-	if len(res.Alerts) == 0 || requestAt != 0 || (cmd.Request != nil && cmd.Request.Path == "/v1/intents/batch") {
+// items): shared (submitted with others), or whose path, query aside, is
+// the batch route's.
+func contentReaders(e registry.Entry, res registry.Result, cmd Command, requestAt uint64, shared bool) []string {
+	if len(res.Alerts) == 0 || requestAt != 0 || shared {
 		return nil
+	}
+	if cmd.Request != nil {
+		if path, _, _ := strings.Cut(cmd.Request.Path, "?"); path == "/v1/intents/batch" {
+			return nil
+		}
 	}
 	ovns := map[registry.OVN]registry.PartyID{} // OVNs named, by owner
 	owners := map[registry.PartyID]bool{}
