@@ -1365,7 +1365,7 @@ func TestOverlapsExtent(t *testing.T) {
 		}
 	})
 	t.Run("bad value", func(t *testing.T) {
-		for _, q := range []string{"?overlaps=none", "?overlaps=", "?overlaps=cells&overlaps=extent", "?overlaps=EXTENT"} {
+		for _, q := range []string{"?overlaps=none", "?overlaps=", "?overlaps=cells&overlaps=extent", "?overlaps=EXTENT", "?overlaps=extent&x=1", "?x=1", "?overlaps=%zz"} {
 			n := e.numIntents()
 			fr := server.FileRequest{ID: service.NewUUID(), Priority: 1, Volumes: []geo.VolumeSpec{e.vol(e.spot())}}
 			wantProblem(t, e.do(t, request{as: "bravo", method: "POST", path: "/v1/intents" + q, body: fr}), http.StatusBadRequest, server.TypeValidation)

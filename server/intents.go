@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -156,7 +157,16 @@ func overlapsParam(r *http.Request) (extent bool, err error) {
 	if r.URL.RawQuery == "" {
 		return false, nil
 	}
-	switch v := r.URL.Query()["overlaps"]; {
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return false, invalidf("malformed query: %v", err)
+	}
+	for k := range q {
+		if k != "overlaps" {
+			return false, invalidf("unknown query parameter %q: a write takes only overlaps", k)
+		}
+	}
+	switch v := q["overlaps"]; {
 	case len(v) == 0 || len(v) == 1 && v[0] == "cells":
 		return false, nil
 	case len(v) == 1 && v[0] == "extent":
