@@ -20,7 +20,7 @@ import (
 func TestStoredPolygonMatchesLoop(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 8))
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	fast, n := 0, 0
+	fast, fastFiled, n := 0, 0, 0
 	for range 20_000 {
 		var c s2.Point
 		switch r.IntN(4) {
@@ -74,10 +74,13 @@ func TestStoredPolygonMatchesLoop(t *testing.T) {
 		}
 		n++
 		if _, ok := storedShape(want.shape.verts); ok {
-			fast++
+			fast++ // stored: counter-clockwise
+		}
+		if _, ok := storedShape(pts); ok {
+			fastFiled++ // as given: half of them clockwise
 		}
 	}
-	if n < 15_000 || fast < n*3/4 {
-		t.Fatalf("%d valid rings, %d on the fast path: the generator is broken", n, fast)
+	if n < 15_000 || fast < n*3/4 || fastFiled < n/3 {
+		t.Fatalf("%d valid rings, %d on the fast path when stored, %d when filed: the generator is broken", n, fast, fastFiled)
 	}
 }

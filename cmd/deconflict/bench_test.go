@@ -95,14 +95,14 @@ func TestBenchDurableHTTP(t *testing.T) {
 		var out bytes.Buffer
 		sb := &svcBench{e: &env{stdout: &out, stderr: io.Discard}, intents: intents, clients: 4, batch: batch, http: true, extent: run.extent, dir: t.TempDir()}
 		if err := sb.run(context.Background()); err != nil {
-			t.Fatalf("batch %d: %v", batch, err)
+			t.Fatalf("batch %d, extent %t: %v", batch, run.extent, err)
 		}
 		got, wantPairs := pairSet(intents, sb.conflict), pairSet(intents, want)
 		if !slices.Equal(got, wantPairs) || len(got) == 0 {
-			t.Fatalf("batch %d: %d pairs, want the %d of the all-pairs computation", batch, len(got), len(wantPairs))
+			t.Fatalf("batch %d, extent %t: %d pairs, want the %d of the all-pairs computation", batch, run.extent, len(got), len(wantPairs))
 		}
 		if !bytes.Contains(out.Bytes(), []byte("restart (open store, latest snapshot + replay)")) {
-			t.Fatalf("batch %d: no restart figure in:\n%s", batch, out.String())
+			t.Fatalf("batch %d, extent %t: no restart figure in:\n%s", batch, run.extent, out.String())
 		}
 	}
 }

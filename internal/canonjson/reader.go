@@ -355,15 +355,15 @@ func (r *Reader) Float() float64 {
 	return f
 }
 
-// pow10 holds the powers of ten a float64 holds exactly.
+// pow10 holds the powers of ten up to 10^16, float64s all exact.
 var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
-	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+	1e12, 1e13, 1e14, 1e15, 1e16}
 
 // exactDecimal is strconv.ParseFloat of a number literal without exponent
-// whose digits, read as an integer m, are at most 2^53, with at most 22
-// after the point (most coordinates and altitudes): m and 10^k are exact
-// float64s then, and one division rounds m/10^k correctly, as ParseFloat
-// does. ok is false for any other literal.
+// of at most 16 digits that, read as an integer m, is at most 2^53 (most
+// coordinates and altitudes): m and 10^k (k digits after the point) are
+// exact float64s then, and one division rounds m/10^k correctly, as
+// ParseFloat does. ok is false for any other literal.
 func exactDecimal(lit []byte) (float64, bool) {
 	neg := len(lit) > 0 && lit[0] == '-'
 	if neg {
@@ -374,7 +374,7 @@ func exactDecimal(lit []byte) (float64, bool) {
 	for _, c := range lit {
 		switch {
 		case c >= '0' && c <= '9':
-			if n++; n > 16 { // 10^16 > 2^53: checked below for 16 digits
+			if n++; n > 16 { // more is above 2^53, or has leading zeros
 				return 0, false
 			}
 			m = m*10 + uint64(c-'0')
@@ -387,7 +387,7 @@ func exactDecimal(lit []byte) (float64, bool) {
 			return 0, false
 		}
 	}
-	if n == 0 || m > 1<<53 || frac >= len(pow10) {
+	if n == 0 || m > 1<<53 {
 		return 0, false
 	}
 	f := float64(m) / pow10[frac]
