@@ -47,8 +47,12 @@ type Config struct {
 	// an earlier one was still being saved). Fewer means faster restarts and more time spent writing
 	// snapshots.
 	SnapshotEvery int
-	// MaxBatch is the most entries made durable in one sync
-	// (default DefaultMaxBatch).
+	// MaxBatch is the most entries the sequencer decides into one batch,
+	// made durable in one sync (default DefaultMaxBatch). A small bound
+	// keeps the pipeline full: the sequencer decides the next batch while
+	// the last one is encoded, synced and answered, instead of deciding
+	// every waiting command before any is written; and it bounds how long
+	// the registry's lock is held at a time.
 	MaxBatch int
 	Logger   *slog.Logger // default: discard
 	// Now is the clock (default time.Now); entries never go back in time.
@@ -73,7 +77,10 @@ type Config struct {
 // Defaults for Config.
 const (
 	DefaultSnapshotEvery = 10_000
-	DefaultMaxBatch      = 1024
+	// 32 rather than 1024: in-process filing with 64 submitters, 4
+	// alternating rounds, median 17,957 -> 20,669 intents/s (16: 20,885;
+	// 64: 18,809); batches of 100 over HTTP unchanged within noise.
+	DefaultMaxBatch = 32
 )
 
 // Command is one request to change the state: exactly one of the command
