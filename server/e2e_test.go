@@ -1340,6 +1340,23 @@ func TestOverlapsExtent(t *testing.T) {
 		if len(f.Intent.Volumes) != 1 { // a single filing's answer still shows the intent in full
 			t.Errorf("filed intent %+v: want its volume", f.Intent)
 		}
+		// An update of it with the query: its conflicts likewise.
+		ur := server.UpdateRequest{OVN: f.Intent.OVN, Priority: 20, Volumes: []geo.VolumeSpec{e.vol(x)}, Key: []registry.OVN{a.Intent.OVN}}
+		r = e.do(t, request{as: "bravo", method: "PUT", path: intentPath(f.Intent.ID, "?overlaps=extent"), body: ur})
+		var u server.FiledView
+		wantJSON(t, r, http.StatusOK, &u)
+		noCells(t, r)
+		if d := cmp.Diff(seen(t, a.Intent.ID), u.Conflicts); d != "" || len(u.Conflicts) != 1 {
+			t.Errorf("updated with ?overlaps=extent: conflicts (-read +answer):\n%s", d)
+		}
+		// An update without the key is refused, its 409 without cells.
+		ur.OVN, ur.Key = u.Intent.OVN, nil
+		r = e.do(t, request{as: "bravo", method: "PUT", path: intentPath(f.Intent.ID, "?overlaps=extent"), body: ur})
+		p := wantProblem(t, r, http.StatusConflict, server.TypeMissingKey)
+		noCells(t, r)
+		if d := cmp.Diff(seen(t, a.Intent.ID), p.Intents); d != "" {
+			t.Errorf("refused update with ?overlaps=extent (-read +answer):\n%s", d)
+		}
 	})
 	t.Run("batch", func(t *testing.T) {
 		br := server.BatchRequest{Intents: []server.FileRequest{
