@@ -55,12 +55,20 @@ func newPolygon(ring [][2]Degrees, maxArea float64, checkCrossing bool) ([][2]De
 		}
 	}
 	if s, ok := storedShape(pts); ok {
-		if a := s.area * float64(EarthRadius) * float64(EarthRadius); a > maxArea {
-			return nil, shape{}, fieldErr("polygon", nil, "area %.0f km² is larger than the maximum %.0f km²", a/1e6, maxArea/1e6)
+		if err := checkMaxArea(s.area, maxArea); err != nil {
+			return nil, shape{}, err
 		}
 		return append([][2]Degrees(nil), ring...), s, nil
 	}
 	return loopShape(ring, pts, maxArea)
+}
+
+// checkMaxArea refuses a polygon of area (steradians) over maxArea (m²).
+func checkMaxArea(area, maxArea float64) error {
+	if a := area * float64(EarthRadius) * float64(EarthRadius); a > maxArea {
+		return fieldErr("polygon", nil, "area %.0f km² is larger than the maximum %.0f km²", a/1e6, maxArea/1e6)
+	}
+	return nil
 }
 
 // polygonPoints checks the vertices of a ring (dropping a closing vertex)
@@ -113,8 +121,8 @@ func loopShape(ring [][2]Degrees, pts []s2.Point, maxArea float64) ([][2]Degrees
 	if area*float64(EarthRadius)*float64(EarthRadius) < minArea {
 		return nil, shape{}, fieldErr("polygon", nil, "encloses less than 0.1 m²: its vertices lie on (or within a hair of) one great circle")
 	}
-	if a := area * float64(EarthRadius) * float64(EarthRadius); a > maxArea {
-		return nil, shape{}, fieldErr("polygon", nil, "area %.0f km² is larger than the maximum %.0f km²", a/1e6, maxArea/1e6)
+	if err := checkMaxArea(area, maxArea); err != nil {
+		return nil, shape{}, err
 	}
 	s := shape{verts: pts, originInside: loop.ContainsOrigin(), area: area}
 	s.initBounds()
