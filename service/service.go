@@ -833,35 +833,91 @@ func (s *Service) commit() {
 
 // finish is the finisher goroutine: once a batch is durable it signs the
 // checkpoint, sends the alerts, answers each write with its receipt, and
-// saves the batch's snapshot if it carries one.
+// saves the batch's snapshot if it carries one. The batches the committer
+// has already handed on when one is taken are finished with it, under one
+// checkpoint: with writers that each wait for their answer, batches are
+// small, and one signature (and one verification by each client) per
+// entry would cost more than the entry's decision.
 func (s *Service) finish(fin <-chan written) {
-	var failed error // the first batch that failed to become durable
-	var snapWG sync.WaitGroup
+	f := finisher{s: s}
 	defer close(s.done)
-	defer snapWG.Wait() // runs before done is closed: Close waits for it
+	defer f.snapWG.Wait() // runs before done is closed: Close waits for it
+	var group []written
+	var errs []error
 	for w := range fin {
+		group, errs = append(group[:0], w), append(errs[:0], f.durable(w))
+		// Those handed on meanwhile (at most cap(fin): the committer
+		// waits while fin is full).
+	more:
+		for {
+			select {
+			case w, ok := <-fin:
+				if !ok {
+					break more
+				}
+				group, errs = append(group, w), append(errs, f.durable(w))
+			default:
+				break more
+			}
+		}
+		f.finish(group, errs)
+		clear(group)
+	}
+}
+
+// finisher is the finisher goroutine's state.
+type finisher struct {
+	s      *Service
+	failed error // the first batch that failed to become durable
+	snapWG sync.WaitGroup
+}
+
+// durable waits until w's records are durable, and returns why not if
+// they are not (nil for a batch without records).
+func (f *finisher) durable(w written) error {
+	if len(w.b.logged) == 0 {
+		return nil
+	}
+	err := w.err
+	if w.wait != nil { // waited for even after a failure: the store counts it
+		if werr := w.wait(); werr != nil && err == nil {
+			err = werr
+			f.s.fail(err)
+		}
+	}
+	// After a batch failed to become durable, no later one is answered
+	// as durable, even if it was written before the failure was known and
+	// its own sync reports success.
+	if err == nil && f.failed != nil {
+		err = f.failed
+	}
+	if err != nil && f.failed == nil {
+		f.failed = err
+	}
+	return err
+}
+
+// finish finishes the batches of group, in order; errs are what durable
+// returned for each.
+func (f *finisher) finish(group []written, errs []error) {
+	s := f.s
+	var size uint64 // the last durable entry of the group
+	for i, w := range group {
+		if len(w.b.logged) > 0 && errs[i] == nil {
+			size = w.b.logged[len(w.b.logged)-1].rec.Entry.Index
+		}
+	}
+	var cp []byte
+	var cpErr error
+	if size > 0 {
+		cp, cpErr = s.checkpointAfter(size)
+	}
+	for i, w := range group {
 		b := w.b
 		if len(b.logged) > 0 {
-			err := w.err
-			if w.wait != nil { // waited for even after a failure: the store counts it
-				if werr := w.wait(); werr != nil && err == nil {
-					err = werr
-					s.fail(err)
-				}
-			}
-			// After a batch failed to become durable, no later one is
-			// answered as durable, even if it was written before the
-			// failure was known and its own sync reports success.
-			if err == nil && failed != nil {
-				err = failed
-			}
-			if err != nil && failed == nil {
-				failed = err
-			}
-			var cp []byte
-			size := b.logged[len(b.logged)-1].rec.Entry.Index
+			err := errs[i]
 			if err == nil {
-				cp, err = s.checkpointAfter(size)
+				err = cpErr
 			}
 			hook := s.alertHook.Load()
 			if err == nil && (s.cfg.OnAlerts != nil || hook != nil) {
@@ -876,10 +932,10 @@ func (s *Service) finish(fin <-chan written) {
 					(*hook)(alerts)
 				}
 			}
-			for i, p := range b.waiters {
-				o := b.results[i]
+			for j, p := range b.waiters {
+				o := b.results[j]
 				if err == nil && cp != nil {
-					o.receipt, err = s.receipt(b.recs[i].Index, b.leaves[i], cp, size)
+					o.receipt, err = s.receipt(b.recs[j].Index, b.leaves[j], cp, size)
 				}
 				if err != nil {
 					o = outcome{err: fmt.Errorf("%w: making the entry durable: %v", ErrUnavailable, err)}
@@ -894,39 +950,44 @@ func (s *Service) finish(fin <-chan written) {
 			}
 		}
 		if b.snapshot != nil {
-			// Its entries are durable now. Save it in the background so
-			// that commits go on meanwhile (the sequencer takes no other
-			// until this one is saved); the closing one is saved before
-			// Close returns.
-			save := func(at uint64, encode func() ([][]byte, error)) {
-				defer snapWG.Done()
-				defer s.snapSaving.Store(false)
-				parts, err := encode()
-				if err == nil {
-					err = s.store.SaveSnapshot(context.Background(), at, parts...)
-				}
-				if err != nil {
-					s.cfg.Logger.Error("saving snapshot", "index", at, "err", err)
-				} else {
-					size := 0
-					for _, p := range parts {
-						size += len(p)
-					}
-					s.cfg.Logger.Info("snapshot saved", "index", at, "bytes", size)
-				}
-			}
-			switch {
-			case b.final && s.logFailed() != nil:
-				s.snapSaving.Store(false) // a failed log takes no snapshot
-			case b.final:
-				snapWG.Wait() // the last periodic one first
-				snapWG.Add(1)
-				save(b.snapAt, b.snapshot)
-			default:
-				snapWG.Add(1)
-				go save(b.snapAt, b.snapshot)
-			}
+			f.saveSnapshot(b)
 		}
+	}
+}
+
+// saveSnapshot saves b's snapshot, whose entries are durable. It is saved
+// in the background so that commits go on meanwhile (the sequencer takes
+// no other until this one is saved); the closing one is saved before
+// Close returns.
+func (f *finisher) saveSnapshot(b *batch) {
+	s := f.s
+	save := func(at uint64, encode func() ([][]byte, error)) {
+		defer f.snapWG.Done()
+		defer s.snapSaving.Store(false)
+		parts, err := encode()
+		if err == nil {
+			err = s.store.SaveSnapshot(context.Background(), at, parts...)
+		}
+		if err != nil {
+			s.cfg.Logger.Error("saving snapshot", "index", at, "err", err)
+		} else {
+			size := 0
+			for _, p := range parts {
+				size += len(p)
+			}
+			s.cfg.Logger.Info("snapshot saved", "index", at, "bytes", size)
+		}
+	}
+	switch {
+	case b.final && s.logFailed() != nil:
+		s.snapSaving.Store(false) // a failed log takes no snapshot
+	case b.final:
+		f.snapWG.Wait() // the last periodic one first
+		f.snapWG.Add(1)
+		save(b.snapAt, b.snapshot)
+	default:
+		f.snapWG.Add(1)
+		go save(b.snapAt, b.snapshot)
 	}
 }
 
