@@ -112,9 +112,10 @@ func TestSubmitCloseRace(t *testing.T) {
 // fails.
 type heldStore struct {
 	*ledger.MemStore
-	n      atomic.Int32
-	failAt int32
-	mu     sync.RWMutex // held: waits block
+	n        atomic.Int32 // appends begun
+	returned atomic.Int32 // appends handed back to the committer
+	failAt   int32
+	mu       sync.RWMutex // held: waits block
 }
 
 func (s *heldStore) AppendAsync(ctx context.Context, recs []ledger.Record) (func() error, error) {
@@ -122,6 +123,7 @@ func (s *heldStore) AppendAsync(ctx context.Context, recs []ledger.Record) (func
 	if err := s.MemStore.Append(ctx, recs); err != nil {
 		return nil, err
 	}
+	defer s.returned.Add(1)
 	return func() error {
 		s.mu.RLock()
 		defer s.mu.RUnlock()
@@ -176,10 +178,10 @@ func TestGroupedCheckpoint(t *testing.T) {
 					outs[i], errs[i] = svc.Submit(context.Background(), fileAt("alpha", float64(i)))
 				}()
 			}
-			for st.n.Load() < setup+4 {
+			for st.returned.Load() < setup+4 {
 				time.Sleep(time.Millisecond)
 			}
-			time.Sleep(20 * time.Millisecond) // the committer hands the last one on
+			time.Sleep(20 * time.Millisecond) // the committer sends the last one to the finisher
 			st.mu.Unlock()
 			wg.Wait()
 			last := uint64(0) // the last entry answered success

@@ -795,7 +795,7 @@ func (s *Service) encodeBatch(b *batch) error {
 type written struct {
 	b    *batch
 	wait func() error // if not nil: waits until the records are durable
-	err  error        // the write failed
+	err  error        // the write failed; the finisher sets it to why the batch is not durable
 }
 
 // commit is the committer goroutine: it writes each batch's records, in
@@ -843,9 +843,9 @@ func (s *Service) finish(fin <-chan written) {
 	defer close(s.done)
 	defer f.snapWG.Wait() // runs before done is closed: Close waits for it
 	var group []written
-	var errs []error
 	for w := range fin {
-		group, errs = append(group[:0], w), append(errs[:0], f.durable(w))
+		w.err = f.durable(w)
+		group = append(group[:0], w)
 		// Those handed on meanwhile (at most cap(fin): the committer
 		// waits while fin is full).
 	more:
@@ -855,12 +855,13 @@ func (s *Service) finish(fin <-chan written) {
 				if !ok {
 					break more
 				}
-				group, errs = append(group, w), append(errs, f.durable(w))
+				w.err = f.durable(w)
+				group = append(group, w)
 			default:
 				break more
 			}
 		}
-		f.finish(group, errs)
+		f.finish(group)
 		clear(group)
 	}
 }
@@ -873,7 +874,8 @@ type finisher struct {
 }
 
 // durable waits until w's records are durable, and returns why not if
-// they are not (nil for a batch without records).
+// they are not (w.err, if its write failed; nil for a batch without
+// records).
 func (f *finisher) durable(w written) error {
 	if len(w.b.logged) == 0 {
 		return nil
@@ -897,13 +899,13 @@ func (f *finisher) durable(w written) error {
 	return err
 }
 
-// finish finishes the batches of group, in order; errs are what durable
-// returned for each.
-func (f *finisher) finish(group []written, errs []error) {
+// finish finishes the batches of group, in order; each one's err is what
+// durable returned for it.
+func (f *finisher) finish(group []written) {
 	s := f.s
 	var size uint64 // the last durable entry of the group
-	for i, w := range group {
-		if len(w.b.logged) > 0 && errs[i] == nil {
+	for _, w := range group {
+		if len(w.b.logged) > 0 && w.err == nil {
 			size = w.b.logged[len(w.b.logged)-1].rec.Entry.Index
 		}
 	}
@@ -912,10 +914,10 @@ func (f *finisher) finish(group []written, errs []error) {
 	if size > 0 {
 		cp, cpErr = s.checkpointAfter(size)
 	}
-	for i, w := range group {
+	for _, w := range group {
 		b := w.b
 		if len(b.logged) > 0 {
-			err := errs[i]
+			err := w.err
 			if err == nil {
 				err = cpErr
 			}
