@@ -4,13 +4,16 @@ package server_test
 // server over HTTP, and parties that sign their requests.
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -617,6 +620,57 @@ func TestBodyLimit(t *testing.T) {
 				t.Errorf("detail %q: the body was not read to the end", p.Detail)
 			}
 		})
+	}
+}
+
+// TestBodyShorterThanLength sends a filing whose body ends before the
+// Content-Length it states: it must be refused as unreadable, not filed,
+// and the server must not wait for the rest.
+func TestBodyShorterThanLength(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envConfig{})
+	e.addMembers(t, "alpha")
+	body := bodyOf(t, server.FileRequest{Priority: 1, Volumes: []geo.VolumeSpec{e.vol(e.spot())}})
+	for _, missing := range []int{1, len(body) / 2, len(body)} {
+		t.Run(strconv.Itoa(missing), func(t *testing.T) {
+			u, err := url.Parse(e.url())
+			if err != nil {
+				t.Fatal(err)
+			}
+			conn, err := net.Dial("tcp", u.Host)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			conn.SetDeadline(time.Now().Add(30 * time.Second))
+			head := fmt.Sprintf("POST /v1/intents HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n",
+				u.Host, e.token(t, "alpha", body), len(body))
+			if _, err := io.WriteString(conn, head); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := conn.Write(body[:len(body)-missing]); err != nil {
+				t.Fatal(err)
+			}
+			if err := conn.(*net.TCPConn).CloseWrite(); err != nil {
+				t.Fatal(err)
+			}
+			resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+			if err != nil {
+				t.Fatalf("reading the answer: %v", err)
+			}
+			defer resp.Body.Close()
+			b, err := io.ReadAll(resp.Body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := wantProblem(t, &reply{status: resp.StatusCode, header: resp.Header, body: b}, http.StatusBadRequest, server.TypeValidation)
+			if !strings.Contains(p.Detail, "reading the body") {
+				t.Errorf("detail %q, want it to say the body could not be read", p.Detail)
+			}
+		})
+	}
+	if n := e.numIntents(); n != 0 {
+		t.Errorf("%d intents filed from bodies cut short, want 0", n)
 	}
 }
 

@@ -270,6 +270,21 @@ func (s *Server) wrap(rt route) http.Handler {
 	})
 }
 
+// readBody reads r's body, at most max bytes. A body whose length the
+// request states (at most max: the caller checked) is read into one buffer
+// of that length; net/http ends the body there, and a shorter one fails.
+func readBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, error) {
+	body := http.MaxBytesReader(w, r.Body, max)
+	if r.ContentLength <= 0 {
+		return io.ReadAll(body)
+	}
+	b := make([]byte, r.ContentLength)
+	if _, err := io.ReadFull(body, b); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
 func (s *Server) serve(w http.ResponseWriter, r *http.Request, rt route, c *call) error {
 	if !rt.auth {
 		return rt.h(w, r, c)
@@ -277,7 +292,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, rt route, c *call
 	if r.ContentLength > s.cfg.MaxBody {
 		return tooLarge(s.cfg.MaxBody)
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBody))
+	body, err := readBody(w, r, s.cfg.MaxBody)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
