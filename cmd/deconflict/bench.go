@@ -185,6 +185,7 @@ type benchResult struct {
 	gomaxprocs   int
 	totalPairs   int
 	lastTenthAvg float64
+	cpuLine      string // the CPU time of the filing, if known
 }
 
 // benchEngine files every intent in order into a registry in detect mode
@@ -222,6 +223,7 @@ func benchEngine(ctx context.Context, e *env, intents []workload.Intent) (*bench
 	runtime.GC()
 	runtime.ReadMemStats(&before)
 
+	cpu := startCPU()
 	lastProgress := time.Now()
 	start := lastProgress
 	for i, it := range intents {
@@ -250,6 +252,7 @@ func benchEngine(ctx context.Context, e *env, intents []workload.Intent) (*bench
 		res.volumes += len(it.Volumes)
 	}
 	res.elapsed = time.Since(start)
+	res.cpuLine = cpu.line(res.n, res.elapsed)
 
 	var after runtime.MemStats
 	runtime.GC()
@@ -297,6 +300,7 @@ func (r *benchResult) print(w io.Writer) {
 	fmt.Fprintf(w, "mode=engine policy=detect intents=%d volumes=%d GOMAXPROCS=%d\n", r.n, r.volumes, r.gomaxprocs)
 	fmt.Fprintf(w, "elapsed %.2fs  %.0f intents/s  latency p50 %s p99 %s max %s\n",
 		r.elapsed.Seconds(), float64(r.n)/r.elapsed.Seconds(), fmtDur(pct(0.50)), fmtDur(pct(0.99)), fmtDur(pct(1)))
+	fmt.Fprint(w, r.cpuLine)
 	fmt.Fprintf(w, "conflicts: total %d, per intent mean %.2f p10 %d p50 %d p90 %d p99 %d max %d; last tenth mean %.2f\n",
 		total, mean(total, len(counts)), cp(0.1), cp(0.5), cp(0.9), cp(0.99), cp(1), mean(lastTenth, len(r.conflicts)/10))
 	fmt.Fprintf(w, "heap per indexed volume %.0f bytes (%.2f KiB)\n", r.heapPerVol, r.heapPerVol/1024)
@@ -323,4 +327,27 @@ func writeConflictsFile(path string, intents []workload.Intent, conflicts [][]st
 		return err
 	}
 	return f.Close()
+}
+
+// cpuMeter measures the CPU time the process uses between start and stop.
+type cpuMeter struct {
+	user, sys time.Duration
+	ok        bool
+}
+
+func startCPU() cpuMeter {
+	u, s, ok := processCPU()
+	return cpuMeter{u, s, ok}
+}
+
+// line describes the CPU time used since m started, for n intents over
+// elapsed, or is empty if it is unknown.
+func (m cpuMeter) line(n int, elapsed time.Duration) string {
+	u, s, ok := processCPU()
+	if !m.ok || !ok || n == 0 || elapsed <= 0 {
+		return ""
+	}
+	u, s = u-m.user, s-m.sys
+	return fmt.Sprintf("cpu %.2fs user + %.2fs system = %.0f µs per intent, %.2f cores busy (this whole process: in -http, the clients too)\n",
+		u.Seconds(), s.Seconds(), float64((u+s).Microseconds())/float64(n), (u+s).Seconds()/elapsed.Seconds())
 }

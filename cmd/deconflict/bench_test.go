@@ -3,12 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/deconflict/deconflict/geo"
 	"github.com/deconflict/deconflict/workload"
@@ -104,6 +107,49 @@ func TestBenchDurableHTTP(t *testing.T) {
 		if !bytes.Contains(out.Bytes(), []byte("restart (open store, latest snapshot + replay)")) {
 			t.Fatalf("batch %d, extent %t: no restart figure in:\n%s", batch, run.extent, out.String())
 		}
+		if _, _, ok := processCPU(); ok && !bytes.Contains(out.Bytes(), []byte(" µs per intent, ")) {
+			t.Fatalf("batch %d, extent %t: no CPU figure in:\n%s", batch, run.extent, out.String())
+		}
+	}
+}
+
+// TestCPUMeter burns some CPU time between start and line and checks the
+// line reports it, per intent and as cores busy.
+func TestCPUMeter(t *testing.T) {
+	u0, s0, ok := processCPU()
+	if !ok {
+		t.Skip("no process CPU time on this system")
+	}
+	m := startCPU()
+	start := time.Now()
+	x := 1.0
+	for {
+		for range 100_000 {
+			x = x*1.0000001 + 1e-9
+		}
+		if u, s, _ := processCPU(); u+s-u0-s0 >= 50*time.Millisecond {
+			break
+		}
+	}
+	elapsed := time.Since(start)
+	line := m.line(10, elapsed)
+	u1, s1, _ := processCPU()
+	var user, sys, perIntent, cores float64
+	if _, err := fmt.Sscanf(line, "cpu %fs user + %fs system = %f µs per intent, %f cores busy", &user, &sys, &perIntent, &cores); err != nil {
+		t.Fatalf("line %q: %v (x %g)", line, err, x)
+	}
+	total := user + sys
+	if lo, hi := 0.05-0.01, (u1+s1-u0-s0).Seconds()+0.01; total < lo || total > hi {
+		t.Errorf("cpu %.3fs, want between %.3fs and %.3fs", total, lo, hi)
+	}
+	if want := total * 1e6 / 10; math.Abs(perIntent-want) > 0.02*want+1 {
+		t.Errorf("%.0f µs per intent, want %.0f (the total over 10)", perIntent, want)
+	}
+	if want := total / elapsed.Seconds(); math.Abs(cores-want) > 0.02 {
+		t.Errorf("%.2f cores busy, want %.2f", cores, want)
+	}
+	if m.line(0, elapsed) != "" || (cpuMeter{}).line(10, elapsed) != "" {
+		t.Error("a line for no intents, or from a meter that did not start, is not empty")
 	}
 }
 

@@ -43,6 +43,7 @@ type svcBench struct {
 	conflict      [][]string
 	keys          map[string]ed25519.PrivateKey
 	httpc         map[string]*client.Client
+	cpuLine       string // the CPU time of the last load, for report
 }
 
 func clientsFor(b *svcBench, _ *service.Service) map[string]*client.Client { return b.httpc }
@@ -204,6 +205,7 @@ func idFromUUID(id registry.IntentID) string { return "i" + string(id[len(id)-6:
 // with progress on stderr; it returns the elapsed time, per-intent
 // latencies and the first error.
 func (b *svcBench) load(work func(w int, lat []time.Duration, done *atomic.Int64) error) (time.Duration, []time.Duration, error) {
+	cpu := startCPU()
 	n := len(b.intents)
 	lat := make([]time.Duration, n)
 	b.conflict = make([][]string, n)
@@ -225,6 +227,7 @@ func (b *svcBench) load(work func(w int, lat []time.Duration, done *atomic.Int64
 	wg.Wait()
 	close(stop)
 	elapsed := time.Since(start)
+	b.cpuLine = cpu.line(n, elapsed)
 	close(errc)
 	return elapsed, lat, <-errc
 }
@@ -332,6 +335,7 @@ func (b *svcBench) report(mode string, elapsed time.Duration, lat []time.Duratio
 	fmt.Fprintf(b.e.stdout, "mode=%s clients=%d intents=%d\n", mode, b.clients, len(b.intents))
 	fmt.Fprintf(b.e.stdout, "elapsed %.2fs  %.0f intents/s  latency p50 %s p99 %s max %s\n",
 		elapsed.Seconds(), float64(len(lat))/elapsed.Seconds(), fmtDur(pct(0.5)), fmtDur(pct(0.99)), fmtDur(pct(1)))
+	fmt.Fprint(b.e.stdout, b.cpuLine)
 	fmt.Fprintf(b.e.stdout, "conflicting pairs found: %d\n", total)
 }
 
