@@ -20,6 +20,7 @@ import (
 
 func runBench(ctx context.Context, e *env, args []string) error {
 	tuneGC()
+	tuneProcs()
 	fs := newFlags(e, "bench", "[-in FILE] [-out FILE] [-verify]")
 	in := fs.String("in", "intents.jsonl", "workload file (JSON lines, see shared/bench), - for stdin")
 	out := fs.String("out", "", "write the conflicts of each intent here, in the PostGIS baseline's format")

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -332,7 +333,7 @@ func (b *svcBench) report(mode string, elapsed time.Duration, lat []time.Duratio
 	for _, c := range b.conflict {
 		total += len(c)
 	}
-	fmt.Fprintf(b.e.stdout, "mode=%s clients=%d intents=%d\n", mode, b.clients, len(b.intents))
+	fmt.Fprintf(b.e.stdout, "mode=%s clients=%d intents=%d GOMAXPROCS=%d\n", mode, b.clients, len(b.intents), runtime.GOMAXPROCS(0))
 	fmt.Fprintf(b.e.stdout, "elapsed %.2fs  %.0f intents/s  latency p50 %s p99 %s max %s\n",
 		elapsed.Seconds(), float64(len(lat))/elapsed.Seconds(), fmtDur(pct(0.5)), fmtDur(pct(0.99)), fmtDur(pct(1)))
 	fmt.Fprint(b.e.stdout, b.cpuLine)

@@ -16,6 +16,7 @@ import (
 
 func runServe(ctx context.Context, e *env, args []string) error {
 	tuneGC()
+	tuneProcs()
 	fs := newFlags(e, "serve", "[-dir DIR] [-listen ADDR]")
 	dir := fs.String("dir", envOr("DECONFLICT_DIR", defaultDir), "data directory (made by deconflict init)")
 	listen := fs.String("listen", "", "address to listen on (default: the config's)")
