@@ -630,9 +630,14 @@ func TestBodyShorterThanLength(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envConfig{})
 	e.addMembers(t, "alpha")
-	body := bodyOf(t, server.FileRequest{Priority: 1, Volumes: []geo.VolumeSpec{e.vol(e.spot())}})
-	for _, missing := range []int{1, len(body) / 2, len(body)} {
-		t.Run(strconv.Itoa(missing), func(t *testing.T) {
+	small := bodyOf(t, server.FileRequest{Priority: 1, Volumes: []geo.VolumeSpec{e.vol(e.spot())}})
+	large := padded(200 << 10) // beyond what the server reserves before the bytes arrive
+	for _, tc := range []struct {
+		body    []byte
+		missing int
+	}{{small, 1}, {small, len(small) / 2}, {small, len(small)}, {large, 1}, {large, 50 << 10}} {
+		body, missing := tc.body, tc.missing
+		t.Run(fmt.Sprintf("%d-%d", len(body), missing), func(t *testing.T) {
 			u, err := url.Parse(e.url())
 			if err != nil {
 				t.Fatal(err)
