@@ -73,3 +73,64 @@ func BenchmarkAppendFloat(b *testing.B) {
 		buf = AppendFloat(buf[:0], vals[i%len(vals)])
 	}
 }
+
+// checkString fails t unless AppendString writes s as json.Marshal does,
+// after what b already holds.
+func checkString(t *testing.T, s string) {
+	t.Helper()
+	want, err := json.Marshal(s)
+	if err != nil {
+		t.Fatalf("json.Marshal(%q): %v", s, err)
+	}
+	if got := AppendString([]byte("x"), s); string(got) != "x"+string(want) {
+		t.Fatalf("AppendString(%q) = %s, json.Marshal writes %s", s, got[1:], want)
+	}
+}
+
+// TestAppendStringMatchesMarshal compares AppendString with json.Marshal on
+// every byte alone, at the start, middle and end of plain text, on every
+// pair of a set of bytes that matter (escapes, UTF-8 lead and continuation
+// bytes, U+2028's), and on random strings of those bytes.
+func TestAppendStringMatchesMarshal(t *testing.T) {
+	checkString(t, "")
+	for c := range 256 {
+		b := string([]byte{byte(c)})
+		for _, s := range []string{b, b + "89c25a3", "89c25a3" + b, "ab" + b + "cd"} {
+			checkString(t, s)
+		}
+	}
+	set := []byte{'a', '0', ' ', '"', '\\', '<', '>', '&', '\b', '\f', '\n', '\r', '\t', 0, 0x1f, 0x7f,
+		0x80, 0xbf, 0xc0, 0xc3, 0xa9, 0xe2, 0x80, 0xa8, 0xa9, 0xf0, 0x9f, 0x98, 0x80, 0xff}
+	for _, a := range set {
+		for _, b := range set {
+			checkString(t, string([]byte{a, b}))
+			checkString(t, "id-"+string([]byte{a, b})+"-\u2028\u2029é")
+		}
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 20_000 {
+		p := make([]byte, rng.IntN(24))
+		for i := range p {
+			p[i] = set[rng.IntN(len(set))]
+		}
+		checkString(t, string(p))
+	}
+}
+
+// FuzzAppendString: AppendString writes every string as json.Marshal does.
+func FuzzAppendString(f *testing.F) {
+	for _, s := range []string{"", "89c25a31", "p06", "a<b&c>", "é\u2028\u2029", "\xff\xfe", "tab\there", `q"\`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		checkString(t, s)
+	})
+}
+
+func BenchmarkAppendString(b *testing.B) {
+	vals := []string{"89c25a31", "3b5e2a1f4", "8f2b1d6e-5c4a-4f2e-9b1a-3c2d1e0f9a8b", "p06", "conflict", "a<b"}
+	buf := make([]byte, 0, 64)
+	for i := range b.N {
+		buf = AppendString(buf[:0], vals[i%len(vals)])
+	}
+}
