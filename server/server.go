@@ -272,24 +272,25 @@ func (s *Server) wrap(rt route) http.Handler {
 }
 
 // readBody reads r's body, at most max bytes. For a body whose length the
-// request states (at most max: the caller checked), it reserves that
-// length up to presizeBody before the bytes arrive, and grows beyond it
-// only as they do: a client that states a large body and sends little
-// holds no more than that. net/http ends the body at the stated length,
-// and a shorter one fails.
+// request states (at most max: the caller checked), it reserves up to
+// presizeBody before the bytes arrive and doubles that only as they do,
+// so a client that states a large body and sends little holds little; it
+// reads no more than the stated length (net/http ends the body there too),
+// and a shorter body fails.
 func readBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, error) {
 	body := http.MaxBytesReader(w, r.Body, max)
 	if r.ContentLength <= 0 {
 		return io.ReadAll(body)
 	}
-	b := make([]byte, 0, min(r.ContentLength, presizeBody))
-	for int64(len(b)) < r.ContentLength {
+	n := int(r.ContentLength)
+	b := make([]byte, 0, min(n, presizeBody))
+	for len(b) < n {
 		if len(b) == cap(b) {
-			b = slices.Grow(b, int(min(r.ContentLength, 2*int64(cap(b))))-len(b))
+			b = slices.Grow(b, min(n, 2*cap(b))-len(b))
 		}
-		n, err := body.Read(b[len(b):cap(b)])
-		b = b[:len(b)+n]
-		if err == io.EOF && int64(len(b)) < r.ContentLength {
+		m, err := body.Read(b[len(b):min(cap(b), n)])
+		b = b[:len(b)+m]
+		if err == io.EOF && len(b) < n {
 			return nil, io.ErrUnexpectedEOF
 		}
 		if err != nil && err != io.EOF {
@@ -299,9 +300,10 @@ func readBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, error)
 	return b, nil
 }
 
-// presizeBody bounds what readBody reserves for a body before it arrives
-// (a filing of one intent is about 1 KiB, a batch of 100 about 110 KiB).
-const presizeBody = 64 << 10
+// presizeBody bounds what readBody reserves for a body before it arrives:
+// the body is read before the token that authenticates it can be checked.
+// A filing of one intent is about 1 KiB, a batch of 100 about 110 KiB.
+const presizeBody = 4 << 10
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request, rt route, c *call) error {
 	if !rt.auth {
