@@ -345,10 +345,19 @@ func startCPU() cpuMeter {
 // elapsed, or is empty if it is unknown.
 func (m cpuMeter) line(n int, elapsed time.Duration) string {
 	u, s, ok := processCPU()
-	if !m.ok || !ok || n == 0 || elapsed <= 0 {
+	if !m.ok || !ok {
 		return ""
 	}
-	u, s = u-m.user, s-m.sys
+	return cpuLine(u-m.user, s-m.sys, n, elapsed)
+}
+
+// cpuLine describes user and system CPU time spent on n intents over
+// elapsed, or is empty if there were none.
+func cpuLine(user, sys time.Duration, n int, elapsed time.Duration) string {
+	if n <= 0 || elapsed <= 0 {
+		return ""
+	}
+	total := user + sys
 	return fmt.Sprintf("cpu %.2fs user + %.2fs system = %.0f µs per intent, %.2f cores busy (this whole process: in -http, the clients too)\n",
-		u.Seconds(), s.Seconds(), float64((u+s).Microseconds())/float64(n), (u+s).Seconds()/elapsed.Seconds())
+		user.Seconds(), sys.Seconds(), float64(total.Microseconds())/float64(n), total.Seconds()/elapsed.Seconds())
 }

@@ -5,11 +5,11 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -113,8 +113,28 @@ func TestBenchDurableHTTP(t *testing.T) {
 	}
 }
 
+// TestCPULine checks the figures of the cpu line on fixed times.
+func TestCPULine(t *testing.T) {
+	for _, tc := range []struct {
+		user, sys time.Duration
+		n         int
+		elapsed   time.Duration
+		want      string
+	}{
+		{1500 * time.Millisecond, 500 * time.Millisecond, 1000, time.Second, "cpu 1.50s user + 0.50s system = 2000 µs per intent, 2.00 cores busy"},
+		{47150 * time.Millisecond, 13680 * time.Millisecond, 100_000, 36470 * time.Millisecond, "cpu 47.15s user + 13.68s system = 608 µs per intent, 1.67 cores busy"},
+		{time.Second, 0, 0, time.Second, ""},
+		{time.Second, 0, 10, 0, ""},
+	} {
+		got := cpuLine(tc.user, tc.sys, tc.n, tc.elapsed)
+		if tc.want == "" && got != "" || !strings.HasPrefix(got, tc.want) {
+			t.Errorf("cpuLine(%v, %v, %d, %v) = %q, want %q...", tc.user, tc.sys, tc.n, tc.elapsed, got, tc.want)
+		}
+	}
+}
+
 // TestCPUMeter burns some CPU time between start and line and checks the
-// line reports it, per intent and as cores busy.
+// line counts at least that.
 func TestCPUMeter(t *testing.T) {
 	u0, s0, ok := processCPU()
 	if !ok {
@@ -131,25 +151,16 @@ func TestCPUMeter(t *testing.T) {
 			break
 		}
 	}
-	elapsed := time.Since(start)
-	line := m.line(10, elapsed)
-	u1, s1, _ := processCPU()
-	var user, sys, perIntent, cores float64
-	if _, err := fmt.Sscanf(line, "cpu %fs user + %fs system = %f µs per intent, %f cores busy", &user, &sys, &perIntent, &cores); err != nil {
+	line := m.line(10, time.Since(start))
+	var user, sys float64
+	if _, err := fmt.Sscanf(line, "cpu %fs user + %fs system", &user, &sys); err != nil {
 		t.Fatalf("line %q: %v (x %g)", line, err, x)
 	}
-	total := user + sys
-	if lo, hi := 0.05-0.01, (u1+s1-u0-s0).Seconds()+0.01; total < lo || total > hi {
-		t.Errorf("cpu %.3fs, want between %.3fs and %.3fs", total, lo, hi)
+	if user+sys < 0.04 {
+		t.Errorf("line %q counts %.2fs, want at least the 0.05s burned", line, user+sys)
 	}
-	if want := total * 1e6 / 10; math.Abs(perIntent-want) > 0.02*want+1 {
-		t.Errorf("%.0f µs per intent, want %.0f (the total over 10)", perIntent, want)
-	}
-	if want := total / elapsed.Seconds(); math.Abs(cores-want) > 0.02 {
-		t.Errorf("%.2f cores busy, want %.2f", cores, want)
-	}
-	if m.line(0, elapsed) != "" || (cpuMeter{}).line(10, elapsed) != "" {
-		t.Error("a line for no intents, or from a meter that did not start, is not empty")
+	if (cpuMeter{}).line(10, time.Second) != "" {
+		t.Error("a meter that did not start gives a line")
 	}
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"runtime"
+	"sync"
 )
 
 // Processors for the long-running commands (serve, bench). The log's
@@ -31,9 +32,14 @@ func procsFor(env string, current int) int {
 	return current + spareProcs
 }
 
-// tuneProcs applies procsFor. Setting GOMAXPROCS also stops the runtime
-// from following a change of the container's CPU limit; set GOMAXPROCS in
-// the environment to keep that.
+// tuneProcs applies procsFor, once per process however often serve and
+// bench run in it (as in the tests). The count is then fixed: Go follows a
+// change of a container's CPU limit only while neither GOMAXPROCS nor the
+// program sets the count.
 func tuneProcs() {
-	runtime.GOMAXPROCS(procsFor(os.Getenv("GOMAXPROCS"), runtime.GOMAXPROCS(0)))
+	procsOnce.Do(func() {
+		runtime.GOMAXPROCS(procsFor(os.Getenv("GOMAXPROCS"), runtime.GOMAXPROCS(0)))
+	})
 }
+
+var procsOnce sync.Once

@@ -1,6 +1,9 @@
 package main
 
-import "testing"
+import (
+	"runtime"
+	"testing"
+)
 
 func TestProcsFor(t *testing.T) {
 	for _, tc := range []struct {
@@ -16,5 +19,18 @@ func TestProcsFor(t *testing.T) {
 		if got := procsFor(tc.env, tc.current); got != tc.want {
 			t.Errorf("procsFor(%q, %d) = %d, want %d", tc.env, tc.current, got, tc.want)
 		}
+	}
+}
+
+// TestTuneProcsOnce: tuneProcs raises GOMAXPROCS once, however often it
+// is called.
+func TestTuneProcsOnce(t *testing.T) {
+	tuneProcs()
+	n := runtime.GOMAXPROCS(0)
+	for range 3 {
+		tuneProcs()
+	}
+	if got := runtime.GOMAXPROCS(0); got != n {
+		t.Fatalf("GOMAXPROCS %d after more calls, %d after the first", got, n)
 	}
 }
