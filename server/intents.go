@@ -144,8 +144,10 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request, cmd service.Comm
 		return s.refused(cmd, o, err, extent)
 	}
 	f := s.filed(cmd.Entry.Party, o, false, extent)
-	b, ok := AppendFiledView(make([]byte, 0, 4096), &f)
+	bp := answerBufs.Get().(*[]byte)
+	b, ok := AppendFiledView((*bp)[:0], &f)
 	writeEncoded(w, status, b, ok, f)
+	putAnswerBuf(bp, b)
 	return nil
 }
 
@@ -257,18 +259,25 @@ func (s *Server) fileBatch(w http.ResponseWriter, r *http.Request, c *call) erro
 	bp := answerBufs.Get().(*[]byte)
 	b, ok := AppendBatchResponse((*bp)[:0], &resp)
 	writeEncoded(w, http.StatusOK, b, ok, resp)
-	if cap(b) <= maxPooledAnswer { // written: free for the next
-		*bp = b[:0]
-		answerBufs.Put(bp)
-	}
+	putAnswerBuf(bp, b)
 	return nil
 }
 
-// answerBufs holds the buffers batch answers are encoded into (often
+// answerBufs holds the buffers answers to filings are encoded into (one
+// intent's grows with its conflicts and their cells, a batch's is often
 // hundreds of KiB), for reuse; those above maxPooledAnswer are dropped.
 var answerBufs = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
 
 const maxPooledAnswer = 8 << 20
+
+// putAnswerBuf returns bp to answerBufs once b, the answer encoded into it,
+// is written.
+func putAnswerBuf(bp *[]byte, b []byte) {
+	if cap(b) <= maxPooledAnswer {
+		*bp = b[:0]
+		answerBufs.Put(bp)
+	}
+}
 
 func (s *Server) getIntent(w http.ResponseWriter, r *http.Request, c *call) error {
 	id := r.PathValue("id")
