@@ -12,9 +12,9 @@ import (
 )
 
 func runIntent(ctx context.Context, e *env, args []string) error {
-	if len(args) == 0 {
+	if len(args) == 0 || isHelp(args[0]) {
 		fmt.Fprintln(e.stderr, "usage: deconflict intent file|get|update|activate|end|list [flags]")
-		return errUsage
+		return helpOrUsage(args)
 	}
 	sub, args := args[0], leadingArgsLast(args[1:])
 	fs := newFlags(e, "intent "+sub, "[ID] [flags]")

@@ -132,7 +132,7 @@ func TestIntentCLI(t *testing.T) {
 	for _, sub := range []string{"file", "update", "get", "activate", "end", "list"} {
 		var errb bytes.Buffer
 		err := run(context.Background(), []string{"intent", sub, "-h"}, nil, io.Discard, &errb)
-		if !errors.Is(err, errUsage) || !strings.Contains(errb.String(), "usage: deconflict intent "+sub) {
+		if !errors.Is(err, errHelp) || exitCode(err) != 0 || !strings.Contains(errb.String(), "usage: deconflict intent "+sub) {
 			t.Errorf("intent %s -h: %v\n%s", sub, err, errb.String())
 		}
 	}

@@ -16,7 +16,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
-	if err != nil {
+	if err != nil && !errors.Is(err, errHelp) {
 		if err != errUsage { // the usage was printed; say what else went wrong
 			fmt.Fprintln(os.Stderr, "deconflict:", strings.TrimPrefix(err.Error(), errUsage.Error()+"\n"))
 		}

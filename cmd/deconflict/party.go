@@ -11,9 +11,9 @@ import (
 )
 
 func runParty(ctx context.Context, e *env, args []string) error {
-	if len(args) == 0 {
+	if len(args) == 0 || isHelp(args[0]) {
 		fmt.Fprintln(e.stderr, "usage: deconflict party add|list|revoke [flags]")
-		return errUsage
+		return helpOrUsage(args)
 	}
 	sub, args := args[0], args[1:]
 	fs := newFlags(e, "party "+sub, "[flags]")

@@ -14,8 +14,13 @@ import (
 // in one line, lowercase, without a trailing period; name files and flags
 // as the user typed them; never print secrets.
 
-// errUsage is returned after a usage message was printed.
-var errUsage = errors.New("usage")
+// errUsage is returned after a usage message was printed for a mistake
+// (exit status 2); errHelp after one was printed because -h or -help asked
+// for it (exit status 0).
+var (
+	errUsage = errors.New("usage")
+	errHelp  = errors.New("help")
+)
 
 type command struct {
 	summary string
@@ -49,7 +54,7 @@ func commands() map[string]command {
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	e := &env{stdin: stdin, stdout: stdout, stderr: stderr}
 	cmds := commands()
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+	if len(args) == 0 || args[0] == "help" || isHelp(args[0]) {
 		usage(stdout, cmds)
 		if len(args) == 0 {
 			return errUsage
@@ -89,13 +94,16 @@ func newFlags(e *env, name, args string) *flag.FlagSet {
 	return fs
 }
 
-// parse parses flags and maps -h and bad flags to errUsage. Flags and
+// parse parses flags and maps -h to errHelp, bad flags to errUsage. Flags and
 // arguments may come in any order ("hotline -as usa ID -m hi"): the
 // arguments are what fs.Args() returns afterwards.
 func parse(fs *flag.FlagSet, args []string) error {
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return errHelp
+			}
 			return errUsage
 		}
 		rest := fs.Args()
@@ -114,8 +122,29 @@ func parse(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
+// isHelp reports whether arg asks for help as the flag package takes it.
+func isHelp(arg string) bool {
+	switch arg {
+	case "-h", "-help", "--h", "--help":
+		return true
+	}
+	return false
+}
+
+// helpOrUsage is what a command group returns after printing its usage for
+// args: errUsage if they name no subcommand, errHelp if they asked for it.
+func helpOrUsage(args []string) error {
+	if len(args) == 0 {
+		return errUsage
+	}
+	return errHelp
+}
+
 func exitCode(err error) int {
-	if errors.Is(err, errUsage) {
+	switch {
+	case err == nil, errors.Is(err, errHelp):
+		return 0
+	case errors.Is(err, errUsage):
 		return 2
 	}
 	return 1
