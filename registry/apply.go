@@ -311,7 +311,8 @@ func (r *Registry) checkIntent(it *Intent, now time.Time) error {
 		}
 	}
 	if it.end() <= now.UnixNano() {
-		return invalid("every volume ends at or before the entry time %s", now.Format(time.RFC3339))
+		return invalid("volumes: the last ends at %s, at or before the entry time %s: an intent must end in the future",
+			time.Unix(0, it.end()).UTC().Format(time.RFC3339), now.Format(time.RFC3339))
 	}
 	if it.OVN == "" || len(it.OVN) > MaxIDLength {
 		return invalid("new OVN must be 1 to %d bytes", MaxIDLength)
