@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/deconflict/deconflict/registry"
 	"github.com/deconflict/deconflict/server"
 )
 
@@ -15,6 +16,9 @@ func describe(it server.IntentView) string {
 	fmt.Fprintf(&b, "intent %s of %s (grant: %s), ovn %s", it.ID, it.Owner, it.Level, it.OVN)
 	if it.Priority != nil {
 		fmt.Fprintf(&b, ", priority %d, %s, %d volume(s)", *it.Priority, it.State, len(it.Volumes))
+	}
+	if len(it.PreemptedBy) > 0 {
+		fmt.Fprintf(&b, ", preempted by %s", strings.Join(idStrings(it.PreemptedBy), ", "))
 	}
 	if len(it.Details) > 0 {
 		fmt.Fprintf(&b, ", details %s", it.Details)
@@ -32,6 +36,14 @@ func volumesJSON(it server.IntentView) []string {
 	for k, v := range it.Volumes {
 		b, _ := json.Marshal(v)
 		out = append(out, fmt.Sprintf("[%d] %s", k, b))
+	}
+	return out
+}
+
+func idStrings(ids []registry.IntentID) []string {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = string(id)
 	}
 	return out
 }
