@@ -56,7 +56,7 @@ func runUI(ctx context.Context, e *env, args []string) error {
 		defer cancel()
 		srv.Shutdown(sctx)
 	}()
-	fmt.Fprintf(e.stdout, "deconflict UI for %s at %s\n(loopback only; the URL holds this session's secret; requests are signed here with %s's key, which never reaches the browser)\n",
+	fmt.Fprintf(e.stdout, "deconflict UI for %s at %s\n(loopback only; the URL holds this session's secret; requests are signed here with %s's key, which never reaches the browser; Ctrl-C to stop)\n",
 		cfg.Party, p.URL(), cfg.Party)
 	if *open {
 		if path, err := exec.LookPath("xdg-open"); err != nil {
